@@ -1,0 +1,26 @@
+#pragma once
+// A training set: inputs X (P×d, rows x_α) and targets Y (P×D), THEORY.md §1.1.
+#include <Eigen/Core>
+#include <string>
+
+namespace kernelmc::core {
+
+struct Dataset {
+  Eigen::MatrixXd inputs;   // X, P×d
+  Eigen::MatrixXd targets;  // Y, P×D (D = 1 for a scalar target y)
+  std::string name;         // "xor", "config_a", "csv:<path>", ...
+
+  Eigen::Index size() const { return inputs.rows(); }          // P
+  Eigen::Index input_dim() const { return inputs.cols(); }     // d
+  Eigen::Index output_dim() const { return targets.cols(); }   // D
+};
+
+// Throws DataError if X or Y has a non-finite entry (naming row and column), if the
+// row counts differ, or if P, d or D is zero.
+void validate(const Dataset& data);
+
+// The input kernel C^(1) = (g_1/d) X Xᵀ + σ_b² 𝟏𝟏ᵀ of THEORY.md §1.3.
+Eigen::MatrixXd input_kernel(const Eigen::Ref<const Eigen::MatrixXd>& inputs, double g1,
+                             double bias_variance);
+
+}  // namespace kernelmc::core

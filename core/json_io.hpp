@@ -1,0 +1,20 @@
+#pragma once
+// Result files and their provenance. A result is written under a temporary name and
+// renamed only when complete, so a failure never leaves a partial file behind.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+
+namespace kernelmc::core {
+
+// Writes `contents` to `<path>.tmp-<pid>` and renames it to `path`. Creates parent
+// directories. Throws kernelmc::Error naming the path on failure.
+void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+// {"program": "kernelmc", "version": ..., "seed": ..., "stream_derivation_version": ...,
+//  "config": {...fully resolved config...}} as JSON object text, for embedding.
+std::string provenance_json(const Config& config);
+
+}  // namespace kernelmc::core

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages kernelmc needs, only those that are missing.
+# Run as root (or with sudo available). A second run installs nothing.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev            # all linear algebra
+  libpcg-cpp-dev           # random-number engines
+  libboost-math-dev libboost-random-dev  # special functions, quadrature, distributions, root finding; portable distributions
+  libgtest-dev libgmock-dev              # tests
+  libbenchmark-dev                       # bench/
+  libcli11-dev                           # command line
+  nlohmann-json3-dev                     # JSON results
+  libtomlplusplus-dev                    # TOML configs
+  gnuplot-nox                            # figures of the validation report
+)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "kernelmc: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
