@@ -55,7 +55,11 @@ struct PriorStudySettings {
 };
 
 enum class FourPointMethod { automatic, quadrature, monte_carlo };
+// "automatic", "quadrature", "monte_carlo".
 std::string_view four_point_method_name(FourPointMethod method);
+// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
+FourPointMethod parse_four_point_method(std::string_view name,
+                                        std::string_view field = "theory.four_point");
 
 // [theory]: accuracy of the analytic side.
 struct TheorySettings {

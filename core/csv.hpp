@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kernelmc::core {
 
@@ -17,7 +18,12 @@ Eigen::MatrixXd parse_csv_matrix(std::string_view text, std::string_view source,
 Eigen::MatrixXd read_csv_matrix(const std::filesystem::path& path, bool header,
                                 Eigen::Index expected_columns = -1);
 
-// Writes a header line and rows with full double precision (%.17g).
+// The shortest decimal text that reads back as the same double (std::to_chars), e.g.
+// "0.1", "1e-10", "0.7853981633974483": full precision in the fewest characters.
+std::string format_double(double value);
+
+// Joins a header line (omitted if `header` is empty) and rows of fields already
+// formatted (numbers through format_double), comma-separated, one line each.
 std::string format_csv(const std::vector<std::string>& header,
                        const std::vector<std::vector<std::string>>& rows);
 

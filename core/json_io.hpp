@@ -9,6 +9,10 @@
 
 namespace kernelmc::core {
 
+// The whole contents of a text file. Throws InputFileError naming the path (and `what`
+// it should have been, e.g. "config file") if it is missing, a directory or unreadable.
+std::string read_text_file(const std::filesystem::path& path, std::string_view what);
+
 // Writes `contents` to `<path>.tmp-<pid>` and renames it to `path`. Creates parent
 // directories. Throws kernelmc::Error naming the path on failure.
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);

@@ -1,0 +1,378 @@
+// TOML loading, `--set section.key=value` overrides and TOML/JSON writing of Config
+// (STYLE.md §5). One field list per section (visit_fields) drives reading, writing and
+// the unknown-key check, so the three can never disagree.
+#include <concepts>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include <toml++/toml.h>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/json_io.hpp"
+
+namespace kernelmc::core {
+
+namespace {
+
+template <class S, class T>
+concept SectionOf = std::same_as<std::remove_const_t<S>, T>;
+
+// The fields of each section, in the order of config.hpp; keys = field names.
+template <class S, class V>
+  requires SectionOf<S, ModelSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("depth", s.depth);
+  visit("widths", s.widths);
+  visit("activation", s.activation);
+  visit("g", s.g);
+  visit("bias_variance", s.bias_variance);
+  visit("kappa", s.kappa);
+}
+
+template <class S, class V>
+  requires SectionOf<S, DataSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("kind", s.kind);
+  visit("points", s.points);
+  visit("input_dim", s.input_dim);
+  visit("noise", s.noise);
+  visit("teacher_width", s.teacher_width);
+  visit("teacher_activation", s.teacher_activation);
+  visit("inputs_csv", s.inputs_csv);
+  visit("targets_csv", s.targets_csv);
+  visit("csv_header", s.csv_header);
+}
+
+template <class S, class V>
+  requires SectionOf<S, PriorStudySettings>
+void visit_fields(S& s, V&& visit) {
+  visit("widths", s.widths);
+  visit("networks", s.networks);
+}
+
+template <class S, class V>
+  requires SectionOf<S, TheorySettings>
+void visit_fields(S& s, V&& visit) {
+  visit("quadrature_tolerance", s.quadrature_tolerance);
+  visit("four_point", s.four_point);
+  visit("four_point_nodes", s.four_point_nodes);
+  visit("quadrature_max_points", s.quadrature_max_points);
+  visit("four_point_samples", s.four_point_samples);
+}
+
+template <class S, class V>
+  requires SectionOf<S, RunSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("seed", s.seed);
+  visit("threads", s.threads);
+  visit("output_dir", s.output_dir);
+}
+
+template <class C, class V>
+  requires SectionOf<C, Config>
+void visit_sections(C& c, V&& visit) {
+  visit("model", c.model);
+  visit("data", c.data);
+  visit("prior", c.prior);
+  visit("theory", c.theory);
+  visit("run", c.run);
+}
+
+// `model.width = 64` is accepted as another spelling of `model.widths`.
+struct KeyAlias {
+  std::string_view section, alias, key;
+};
+constexpr KeyAlias kAliases[] = {{"model", "width", "widths"}};
+
+std::string_view canonical_key(std::string_view section, std::string_view key) {
+  for (const KeyAlias& a : kAliases) {
+    if (section == a.section && key == a.alias) return a.key;
+  }
+  return key;
+}
+
+std::string joined(std::string_view section, std::string_view key) {
+  return std::string(section) + "." + std::string(key);
+}
+
+// A node as TOML text for messages, shortened if long.
+std::string node_text(const toml::node& node) {
+  std::ostringstream os;
+  os << toml::toml_formatter{node};
+  std::string text = os.str();
+  constexpr std::size_t kMaxShown = 60;
+  if (text.size() > kMaxShown) text = text.substr(0, kMaxShown) + "...";
+  return text;
+}
+
+[[noreturn]] void type_error(const std::string& field, const toml::node& node,
+                             std::string_view expected) {
+  throw ConfigError(field + " = " + node_text(node) + ": expected " + std::string(expected));
+}
+
+// --- reading one value --------------------------------------------------------------
+void read_value(const toml::node& node, const std::string& field, std::int64_t& out) {
+  if (!node.is_integer()) type_error(field, node, "an integer");
+  out = node.as_integer()->get();
+}
+
+void read_value(const toml::node& node, const std::string& field, int& out) {
+  std::int64_t wide = 0;
+  read_value(node, field, wide);
+  if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max())
+    type_error(field, node, "an integer in the range of int");
+  out = static_cast<int>(wide);
+}
+
+void read_value(const toml::node& node, const std::string& field, std::uint64_t& out) {
+  std::int64_t wide = 0;
+  read_value(node, field, wide);
+  if (wide < 0) type_error(field, node, "a non-negative integer");
+  out = static_cast<std::uint64_t>(wide);
+}
+
+void read_value(const toml::node& node, const std::string& field, double& out) {
+  if (node.is_floating_point()) {
+    out = node.as_floating_point()->get();
+  } else if (node.is_integer()) {
+    out = static_cast<double>(node.as_integer()->get());
+  } else {
+    type_error(field, node, "a number");
+  }
+}
+
+void read_value(const toml::node& node, const std::string& field, bool& out) {
+  if (!node.is_boolean()) type_error(field, node, "true or false");
+  out = node.as_boolean()->get();
+}
+
+void read_value(const toml::node& node, const std::string& field, std::string& out) {
+  if (!node.is_string()) type_error(field, node, "a string");
+  out = node.as_string()->get();
+}
+
+void read_value(const toml::node& node, const std::string& field, Activation& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_activation(name, field);
+}
+
+void read_value(const toml::node& node, const std::string& field, FourPointMethod& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_four_point_method(name, field);
+}
+
+// A list field takes an array or a single value (`g = 2.0` means g = [2.0]).
+template <class T>
+void read_value(const toml::node& node, const std::string& field, std::vector<T>& out) {
+  out.clear();
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    read_value(node, field, out.emplace_back());
+    return;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i)
+    read_value((*array)[i], field + "[" + std::to_string(i + 1) + "]", out.emplace_back());
+}
+
+// --- writing one value --------------------------------------------------------------
+std::int64_t toml_value(const std::string& field, std::uint64_t value) {
+  if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    throw ConfigError(field + " = " + std::to_string(value) +
+                      ": must be at most 2^63 - 1 (TOML integers are signed 64-bit)");
+  return static_cast<std::int64_t>(value);
+}
+std::int64_t toml_value(const std::string&, std::int64_t value) { return value; }
+std::int64_t toml_value(const std::string&, int value) { return value; }
+double toml_value(const std::string&, double value) { return value; }
+bool toml_value(const std::string&, bool value) { return value; }
+std::string toml_value(const std::string&, const std::string& value) { return value; }
+std::string toml_value(const std::string&, Activation value) {
+  return std::string(activation_name(value));
+}
+std::string toml_value(const std::string&, FourPointMethod value) {
+  return std::string(four_point_method_name(value));
+}
+template <class T>
+toml::array toml_value(const std::string& field, const std::vector<T>& values) {
+  toml::array array;
+  for (const T& v : values) array.push_back(toml_value(field, v));
+  return array;
+}
+
+// --- sections -----------------------------------------------------------------------
+std::string known_keys_text(std::string_view section) {
+  std::string keys;
+  const Config defaults;
+  visit_sections(defaults, [&](std::string_view name, const auto& settings) {
+    if (name != section) return;
+    visit_fields(settings, [&](std::string_view key, const auto&) {
+      keys += (keys.empty() ? "" : ", ") + std::string(key);
+    });
+  });
+  return keys;
+}
+
+bool is_known_section(std::string_view section) {
+  bool known = false;
+  const Config defaults;
+  visit_sections(defaults, [&](std::string_view name, const auto&) { known = known || name == section; });
+  return known;
+}
+
+[[noreturn]] void unknown_section(std::string_view section) {
+  throw ConfigError("[" + std::string(section) +
+                    "]: unknown section (expected [model], [data], [prior], [theory] or [run])");
+}
+
+// Throws unless `section.key` (or its alias) names a field.
+void check_known(std::string_view section, std::string_view key) {
+  if (!is_known_section(section)) unknown_section(section);
+  bool known = false;
+  const Config defaults;
+  visit_sections(defaults, [&](std::string_view name, const auto& settings) {
+    if (name != section) return;
+    visit_fields(settings, [&](std::string_view field, const auto&) {
+      known = known || field == canonical_key(section, key);
+    });
+  });
+  if (!known)
+    throw ConfigError(joined(section, key) + ": unknown key in [" + std::string(section) +
+                      "] (known keys: " + known_keys_text(section) + ")");
+}
+
+template <class S>
+void read_section(const toml::table& table, std::string_view section, S& settings) {
+  for (const KeyAlias& a : kAliases) {
+    if (section == a.section && table.contains(a.alias) && table.contains(a.key))
+      throw ConfigError(joined(section, a.alias) + " and " + joined(section, a.key) +
+                        " are the same setting: give only one of them");
+  }
+  for (auto&& [key, node] : table) {
+    check_known(section, key.str());
+    const std::string_view field_key = canonical_key(section, key.str());
+    visit_fields(settings, [&](std::string_view field, auto& member) {
+      if (field == field_key) read_value(node, joined(section, key.str()), member);
+    });
+  }
+}
+
+Config config_from_table(const toml::table& root) {
+  Config config;
+  for (auto&& [key, node] : root) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr && !is_known_section(key.str()))
+      throw ConfigError(std::string(key.str()) + " = " + node_text(node) +
+                        ": unknown top-level key (settings belong in a section: [model], "
+                        "[data], [prior], [theory] or [run])");
+    if (table == nullptr)
+      throw ConfigError(std::string(key.str()) + " = " + node_text(node) + ": expected a table [" +
+                        std::string(key.str()) + "]");
+    if (!is_known_section(key.str())) unknown_section(key.str());
+    visit_sections(config, [&](std::string_view name, auto& settings) {
+      if (name == key.str()) read_section(*table, name, settings);
+    });
+  }
+  return config;
+}
+
+toml::table table_from_config(const Config& config) {
+  toml::table root;
+  visit_sections(config, [&](std::string_view section, const auto& settings) {
+    toml::table table;
+    visit_fields(settings, [&](std::string_view key, const auto& member) {
+      table.insert(key, toml_value(joined(section, key), member));
+    });
+    root.insert(section, std::move(table));
+  });
+  return root;
+}
+
+std::string_view trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t");
+  return text.substr(first, last - first + 1);
+}
+
+// `section.key=value`: the value is read as a TOML value, else as a bare string.
+void apply_override(toml::table& root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos)
+    throw ConfigError("--set " + text + ": expected section.key=value, e.g. model.depth=3");
+  const std::string_view path = trimmed(std::string_view(text).substr(0, eq));
+  const std::string_view value = trimmed(std::string_view(text).substr(eq + 1));
+  const auto dot = path.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == path.size() ||
+      path.find('.', dot + 1) != std::string_view::npos)
+    throw ConfigError("--set " + text + ": the key must be section.key, e.g. model.depth=3");
+  const std::string_view section = path.substr(0, dot);
+  const std::string_view key = path.substr(dot + 1);
+  check_known(section, key);
+
+  toml::table parsed;
+  try {
+    const std::string line = "v = " + std::string(value);
+    parsed = toml::parse(std::string_view(line), std::string_view("--set"));
+  } catch (const toml::parse_error&) {
+    parsed.clear();  // not a TOML value: taken as a bare string below
+  }
+  if (parsed.size() != 1 || !parsed.contains("v")) {
+    parsed.clear();
+    parsed.insert("v", std::string(value));
+  }
+
+  if (!root.contains(section)) root.insert(section, toml::table{});
+  toml::table* table = root[section].as_table();
+  if (table == nullptr)
+    throw ConfigError(std::string(section) + " = " + node_text(*root.get(section)) +
+                      ": expected a table [" + std::string(section) + "]");
+  // The override replaces the setting under either spelling.
+  for (const KeyAlias& a : kAliases) {
+    if (section == a.section && canonical_key(section, key) == a.key) {
+      table->erase(a.alias);
+      table->erase(a.key);
+    }
+  }
+  table->insert_or_assign(key, std::move(*parsed.get("v")));
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const std::vector<std::string>& overrides,
+                    std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& error) {
+    const toml::source_position where = error.source().begin;
+    throw ConfigError(std::string(source) + " line " + std::to_string(where.line) + ", column " +
+                      std::to_string(where.column) + ": " + std::string(error.description()));
+  }
+  for (const std::string& text : overrides) apply_override(root, text);
+  Config config = config_from_table(root);
+  validate(config);
+  return config;
+}
+
+Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  return parse_config(read_text_file(path, "config file"), overrides, path.string());
+}
+
+std::string to_toml(const Config& config) {
+  std::ostringstream os;
+  os << toml::toml_formatter{table_from_config(config)} << "\n";
+  return os.str();
+}
+
+std::string to_json(const Config& config) {
+  std::ostringstream os;
+  os << toml::json_formatter{table_from_config(config)};
+  return os.str();
+}
+
+}  // namespace kernelmc::core

@@ -1,0 +1,189 @@
+// Tests of core/config.cpp: every validated field rejects a bad value with a ConfigError
+// that names it, resolve_model broadcasts widths and g.
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace kernelmc::core {
+namespace {
+
+TEST(Config, DefaultsValidate) { EXPECT_NO_THROW(validate(Config{})); }
+
+TEST(Config, FourPointMethodNamesRoundTrip) {
+  for (FourPointMethod m :
+       {FourPointMethod::automatic, FourPointMethod::quadrature, FourPointMethod::monte_carlo})
+    EXPECT_EQ(parse_four_point_method(four_point_method_name(m)), m);
+  EXPECT_EQ(four_point_method_name(FourPointMethod::monte_carlo), "monte_carlo");
+  EXPECT_THROW(parse_four_point_method("simpson"), ConfigError);
+}
+
+// One bad setting (given as `--set` overrides on the defaults) and the field its
+// ConfigError must name.
+struct BadSetting {
+  std::vector<std::string> overrides;
+  std::string field;
+};
+
+void PrintTo(const BadSetting& bad, std::ostream* os) {
+  for (const auto& o : bad.overrides) *os << o << " ";
+}
+
+class ConfigRejects : public ::testing::TestWithParam<BadSetting> {};
+
+TEST_P(ConfigRejects, BadValueWithErrorNamingTheField) {
+  const BadSetting& bad = GetParam();
+  try {
+    parse_config("", bad.overrides, "<test>");
+    FAIL() << "no ConfigError for " << ::testing::PrintToString(bad);
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find(bad.field), std::string::npos)
+        << "message \"" << error.what() << "\" does not name " << bad.field;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryField, ConfigRejects,
+    ::testing::Values(
+        // [model]
+        BadSetting{{"model.depth=0"}, "model.depth"},
+        BadSetting{{"model.depth=-2"}, "model.depth"},
+        BadSetting{{"model.depth=2.5"}, "model.depth"},
+        BadSetting{{"model.depth=\"three\""}, "model.depth"},
+        BadSetting{{"model.widths=[-3]"}, "model.widths"},
+        BadSetting{{"model.widths=0"}, "model.widths"},
+        BadSetting{{"model.widths=[]"}, "model.widths"},
+        BadSetting{{"model.widths=[64, 64]"}, "model.widths"},  // L = 3 by default
+        BadSetting{{"model.widths=[64, 0, 64]"}, "model.widths"},
+        BadSetting{{"model.width=-1"}, "model.width"},
+        BadSetting{{"model.activation=\"sigmoid\""}, "model.activation"},
+        BadSetting{{"model.activation=3"}, "model.activation"},
+        BadSetting{{"model.g=0"}, "model.g"},
+        BadSetting{{"model.g=-1.5"}, "model.g"},
+        BadSetting{{"model.g=nan"}, "model.g"},
+        BadSetting{{"model.g=inf"}, "model.g"},
+        BadSetting{{"model.g=[1, 1]"}, "model.g"},
+        BadSetting{{"model.g=[1, 1, 0, 1]"}, "model.g"},
+        BadSetting{{"model.g=[1, \"a\", 1, 1]"}, "model.g"},
+        BadSetting{{"model.bias_variance=-0.1"}, "model.bias_variance"},
+        BadSetting{{"model.bias_variance=inf"}, "model.bias_variance"},
+        BadSetting{{"model.kappa=0"}, "model.kappa"},
+        BadSetting{{"model.kappa=-1"}, "model.kappa"},
+        BadSetting{{"model.kappa=nan"}, "model.kappa"},
+        BadSetting{{"model.kappa=inf"}, "model.kappa"},
+        BadSetting{{"model.kappa=\"one\""}, "model.kappa"},
+        // [data]
+        BadSetting{{"data.kind=\"foo\""}, "data.kind"},
+        BadSetting{{"data.points=0"}, "data.points"},
+        BadSetting{{"data.input_dim=0"}, "data.input_dim"},
+        BadSetting{{"data.input_dim=1"}, "data.input_dim"},  // xor needs d ≥ 2
+        BadSetting{{"data.noise=-0.1"}, "data.noise"},
+        BadSetting{{"data.noise=nan"}, "data.noise"},
+        BadSetting{{"data.teacher_width=0"}, "data.teacher_width"},
+        BadSetting{{"data.teacher_activation=\"softplus\""}, "data.teacher_activation"},
+        BadSetting{{"data.kind=csv"}, "data.inputs_csv"},
+        BadSetting{{"data.kind=csv", "data.inputs_csv=x.csv"}, "data.targets_csv"},
+        BadSetting{{"data.csv_header=1"}, "data.csv_header"},
+        // [prior]
+        BadSetting{{"prior.widths=[]"}, "prior.widths"},
+        BadSetting{{"prior.widths=[16, 0]"}, "prior.widths"},
+        BadSetting{{"prior.widths=-16"}, "prior.widths"},
+        BadSetting{{"prior.networks=1"}, "prior.networks"},
+        BadSetting{{"prior.networks=0"}, "prior.networks"},
+        // [theory]
+        BadSetting{{"theory.quadrature_tolerance=0"}, "theory.quadrature_tolerance"},
+        BadSetting{{"theory.quadrature_tolerance=-1e-8"}, "theory.quadrature_tolerance"},
+        BadSetting{{"theory.quadrature_tolerance=1"}, "theory.quadrature_tolerance"},
+        BadSetting{{"theory.quadrature_tolerance=nan"}, "theory.quadrature_tolerance"},
+        BadSetting{{"theory.four_point=\"simpson\""}, "theory.four_point"},
+        BadSetting{{"theory.four_point_nodes=0"}, "theory.four_point_nodes"},
+        BadSetting{{"theory.quadrature_max_points=0"}, "theory.quadrature_max_points"},
+        BadSetting{{"theory.four_point_samples=1"}, "theory.four_point_samples"},
+        // [run]
+        BadSetting{{"run.seed=-1"}, "run.seed"},
+        BadSetting{{"run.threads=-1"}, "run.threads"},
+        BadSetting{{"run.threads=10000000000000"}, "run.threads"},
+        BadSetting{{"run.output_dir=\"\""}, "run.output_dir"},
+        BadSetting{{"run.output_dir=3"}, "run.output_dir"}));
+
+TEST(Config, MessageNamesFieldValueAndRule) {
+  try {
+    parse_config("", {"model.depth=0"});
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_STREQ(error.what(), "model.depth = 0: must be a positive integer");
+  }
+  try {
+    parse_config("", {"model.kappa=-0.5"});
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_STREQ(error.what(), "model.kappa = -0.5: must be finite and > 0");
+  }
+}
+
+// Values no TOML text can produce, only a struct built in code.
+TEST(Config, RejectsForgedEnumsAndOversizedSeed) {
+  ModelSettings model;
+  model.activation = static_cast<Activation>(99);
+  EXPECT_THROW(validate(model), ConfigError);
+  TheorySettings theory;
+  theory.four_point = static_cast<FourPointMethod>(99);
+  EXPECT_THROW(validate(theory), ConfigError);
+  RunSettings run;
+  run.seed = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_THROW(validate(run), ConfigError);
+  run.seed = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  EXPECT_NO_THROW(validate(run));
+}
+
+TEST(Config, AcceptsBoundaryValues) {
+  EXPECT_NO_THROW(parse_config("", {"model.depth=1", "model.widths=[1]", "model.g=[1e-3, 5]",
+                                    "model.bias_variance=0", "data.noise=0", "prior.networks=2",
+                                    "prior.widths=1", "run.threads=0"}));
+  EXPECT_NO_THROW(parse_config("", {"data.kind=config_a", "data.input_dim=1"}));
+}
+
+TEST(ResolveModel, BroadcastsOneWidthAndOneG) {
+  ModelSettings settings;
+  settings.depth = 3;
+  settings.widths = {32};
+  settings.g = {2.0};
+  const ModelSpec spec = resolve_model(settings, 5, 2);
+  EXPECT_EQ(spec.input_dim, 5);
+  EXPECT_EQ(spec.output_dim, 2);
+  EXPECT_EQ(spec.widths, (std::vector<Eigen::Index>{32, 32, 32}));
+  EXPECT_EQ(spec.weight_variances, (std::vector<double>{2.0, 2.0, 2.0, 2.0}));
+  EXPECT_EQ(spec.activation, settings.activation);
+  EXPECT_EQ(spec.kappa, settings.kappa);
+  EXPECT_EQ(spec.depth(), 3);
+  EXPECT_EQ(spec.width(0), 5);
+}
+
+TEST(ResolveModel, KeepsPerLayerWidthsAndG) {
+  ModelSettings settings;
+  settings.depth = 2;
+  settings.widths = {8, 16};
+  settings.g = {1.0, 1.5, 2.0};
+  settings.bias_variance = 0.25;
+  const ModelSpec spec = resolve_model(settings, 3, 1);
+  EXPECT_EQ(spec.widths, settings.widths);
+  EXPECT_EQ(spec.weight_variances, settings.g);
+  EXPECT_EQ(spec.g(3), 2.0);
+  EXPECT_EQ(spec.bias_variance, 0.25);
+}
+
+TEST(ResolveModel, RejectsBadSettingsAndDimensions) {
+  ModelSettings settings;
+  settings.kappa = 0.0;
+  EXPECT_THROW(resolve_model(settings, 3, 1), ConfigError);
+  EXPECT_THROW(resolve_model(ModelSettings{}, 0, 1), ConfigError);
+  EXPECT_THROW(resolve_model(ModelSettings{}, 3, 0), ConfigError);
+}
+
+}  // namespace
+}  // namespace kernelmc::core
