@@ -1,0 +1,170 @@
+#include "sampling/sampler.hpp"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "core/error.hpp"
+#include "sampling/hmc.hpp"
+#include "sampling/integrators.hpp"
+#include "sampling/mala.hpp"
+#include "sampling/nuts.hpp"
+#include "sampling/overdamped_langevin.hpp"
+#include "sampling/underdamped_langevin.hpp"
+
+namespace kernelmc::sampling {
+
+std::string_view sampler_kind_name(SamplerKind kind) {
+  switch (kind) {
+    case SamplerKind::hmc: return "hmc";
+    case SamplerKind::nuts: return "nuts";
+    case SamplerKind::mala: return "mala";
+    case SamplerKind::underdamped_langevin: return "underdamped_langevin";
+    case SamplerKind::overdamped_langevin: return "overdamped_langevin";
+  }
+  return "unknown";
+}
+
+namespace {
+
+template <class T>
+void require(bool ok, std::string_view field, const T& value, std::string_view rule) {
+  if (ok) return;
+  std::ostringstream msg;
+  msg << std::boolalpha << "sampler." << field << " = " << value << ": " << rule;
+  throw ConfigError(msg.str());
+}
+
+bool positive_finite(double x) { return std::isfinite(x) && x > 0.0; }
+
+// Whether the sampler has a Metropolis acceptance statistic for dual averaging.
+bool has_acceptance_statistic(const SamplerSettings& s) {
+  switch (s.kind) {
+    case SamplerKind::overdamped_langevin: return false;
+    case SamplerKind::underdamped_langevin: return s.metropolis_correction;
+    default: return true;
+  }
+}
+
+}  // namespace
+
+void validate(const SamplerSettings& s) {
+  const int kind = static_cast<int>(s.kind);
+  require(kind >= 0 && kind <= static_cast<int>(SamplerKind::overdamped_langevin), "kind", kind,
+          "must be hmc, nuts, mala, underdamped_langevin or overdamped_langevin");
+  const int metric = static_cast<int>(s.metric);
+  require(metric == static_cast<int>(MetricKind::unit) || metric == static_cast<int>(MetricKind::diagonal),
+          "metric", metric, "must be unit or diagonal");
+  require(positive_finite(s.step_size), "step_size", s.step_size, "must be positive and finite");
+  require(positive_finite(s.integration_time), "integration_time", s.integration_time,
+          "must be positive and finite");
+  require(s.max_tree_depth >= 1 && s.max_tree_depth <= 30, "max_tree_depth", s.max_tree_depth,
+          "must be an integer in [1, 30]");
+  require(s.max_energy_error > 0.0, "max_energy_error", s.max_energy_error,
+          "must be positive (+inf disables the threshold)");
+  require(positive_finite(s.friction), "friction", s.friction, "must be positive and finite");
+  require(!s.adapt_step_size || has_acceptance_statistic(s), "adapt_step_size", s.adapt_step_size,
+          std::string(sampler_kind_name(s.kind)) +
+              (s.kind == SamplerKind::underdamped_langevin ? " without metropolis_correction" : "") +
+              " has no acceptance statistic to adapt the step size to; set it false");
+  require(s.target_accept > 0.0 && s.target_accept < 1.0, "target_accept", s.target_accept,
+          "must lie in (0, 1)");
+  require(positive_finite(s.adapt_gamma), "adapt_gamma", s.adapt_gamma, "must be positive and finite");
+  require(s.adapt_kappa > 0.0 && s.adapt_kappa <= 1.0, "adapt_kappa", s.adapt_kappa,
+          "must lie in (0, 1]");
+  require(positive_finite(s.adapt_t0), "adapt_t0", s.adapt_t0, "must be positive and finite");
+  require(s.adapt_init_buffer >= 0, "adapt_init_buffer", s.adapt_init_buffer, "must be >= 0");
+  require(s.adapt_term_buffer >= 0, "adapt_term_buffer", s.adapt_term_buffer, "must be >= 0");
+  require(s.adapt_base_window >= 2, "adapt_base_window", s.adapt_base_window,
+          "must be >= 2 (a variance needs two draws)");
+}
+
+Sampler::Sampler(const SamplerSettings& settings, Potential& potential)
+    : settings_(settings),
+      potential_(potential),
+      metric_(potential.dimension()),
+      step_size_(settings.step_size),
+      step_size_adaptation_(settings.target_accept, settings.adapt_gamma, settings.adapt_kappa,
+                            settings.adapt_t0) {}
+
+void Sampler::begin_warmup(const PhasePoint& state, Eigen::Index n_warmup, core::Engine& engine) {
+  adapting_ = true;
+  if (settings_.metric == MetricKind::diagonal) {
+    metric_adaptation_ = MetricAdaptation(
+        metric_.dimension(), AdaptationWindows(n_warmup, settings_.adapt_init_buffer,
+                                               settings_.adapt_term_buffer, settings_.adapt_base_window));
+  }
+  if (settings_.adapt_step_size) restart_step_size_adaptation(state, engine);
+}
+
+void Sampler::end_warmup() {
+  adapting_ = false;
+  if (settings_.adapt_step_size && step_size_adaptation_.iterations() > 0)
+    step_size_ = step_size_adaptation_.adapted_step_size();
+}
+
+void Sampler::adapt(const TransitionInfo& info, const PhasePoint& state, core::Engine& engine) {
+  if (!adapting_) return;
+  // Stan's adapt_diag_e_nuts::transition: step size first, then the metric; a new metric
+  // restarts the step-size search and the dual averaging.
+  if (settings_.adapt_step_size) step_size_ = step_size_adaptation_.learn(info.accept_stat);
+  if (settings_.metric != MetricKind::diagonal) return;
+  Eigen::VectorXd inverse_mass = metric_.inverse_mass();
+  if (metric_adaptation_.learn_variance(inverse_mass, state.q)) {
+    metric_.set_inverse_mass(inverse_mass);
+    if (settings_.adapt_step_size) restart_step_size_adaptation(state, engine);
+  }
+}
+
+void Sampler::restart_step_size_adaptation(const PhasePoint& state, core::Engine& engine) {
+  find_initial_step_size(state, engine);
+  step_size_adaptation_.set_mu(std::log(10.0 * step_size_));  // Hoffman & Gelman: μ = log(10 ε₀)
+  step_size_adaptation_.restart();
+}
+
+double Sampler::trial_log_acceptance(const PhasePoint& state, double step, core::Engine& engine) {
+  PhasePoint z = state;
+  metric_.sample_momentum(engine, z.p);
+  const double H0 = hamiltonian(z, metric_);
+  leapfrog(z, metric_, potential_, step);
+  const double H1 = hamiltonian(z, metric_);
+  return std::isnan(H1) ? -std::numeric_limits<double>::infinity() : H0 - H1;
+}
+
+void Sampler::find_initial_step_size(const PhasePoint& state, core::Engine& engine) {
+  // Stan's base_hmc::init_stepsize: double ε while a trial step is accepted with
+  // probability above 0.8, or halve it while below, until the acceptance crosses 0.8.
+  const double log_threshold = std::log(0.8);
+  const int direction = trial_log_acceptance(state, step_size_, engine) > log_threshold ? 1 : -1;
+  while (true) {
+    const double log_accept = trial_log_acceptance(state, step_size_, engine);
+    if (direction == 1 && !(log_accept > log_threshold)) break;
+    if (direction == -1 && !(log_accept < log_threshold)) break;
+    step_size_ = direction == 1 ? 2.0 * step_size_ : 0.5 * step_size_;
+    if (step_size_ > 1e7) {
+      throw NumericalError("initial step-size search: step size grew beyond 1e7 with every trial step "
+                           "accepted; the potential looks flat (improper target)");
+    }
+    if (step_size_ == 0.0) {
+      throw NumericalError("initial step-size search: step size underflowed to 0 with every trial step "
+                           "rejected; the potential looks discontinuous or non-finite near the state");
+    }
+  }
+}
+
+std::unique_ptr<Sampler> make_sampler(const SamplerSettings& settings, Potential& potential) {
+  validate(settings);
+  switch (settings.kind) {
+    case SamplerKind::hmc: return std::make_unique<HmcSampler>(settings, potential);
+    case SamplerKind::nuts: return std::make_unique<NutsSampler>(settings, potential);
+    case SamplerKind::mala: return std::make_unique<MalaSampler>(settings, potential);
+    case SamplerKind::underdamped_langevin:
+      return std::make_unique<UnderdampedLangevinSampler>(settings, potential);
+    case SamplerKind::overdamped_langevin:
+      return std::make_unique<OverdampedLangevinSampler>(settings, potential);
+  }
+  throw ConfigError("sampler.kind: unknown sampler");
+}
+
+}  // namespace kernelmc::sampling
