@@ -1,0 +1,38 @@
+#include "sampling/full_posterior.hpp"
+
+#include <string>
+
+#include "core/error.hpp"
+
+namespace kernelmc::sampling {
+
+FullPosterior::FullPosterior(const core::ModelSpec& spec, const core::Dataset& data)
+    : network_(spec, data.inputs), targets_(data.targets), kappa_(spec.kappa),
+      residual_(data.targets.rows(), data.targets.cols()) {
+  if (data.output_dim() != spec.output_dim)
+    throw DataError("data targets: D = " + std::to_string(data.output_dim()) +
+                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
+                    ": they must be equal");
+}
+
+double FullPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta) {
+  network_.forward(theta);
+  residual_ = network_.output() - targets_;
+  // THEORY.md §1.4: U = ‖F − Y‖²/(2κ) + ½‖θ‖².
+  return residual_.squaredNorm() / (2.0 * kappa_) + 0.5 * theta.squaredNorm();
+}
+
+double FullPosterior::value_and_gradient(const Eigen::Ref<const Eigen::VectorXd>& theta,
+                                         Eigen::Ref<Eigen::VectorXd> gradient) {
+  const double U = value(theta);
+  residual_ /= kappa_;  // ∂U/∂F
+  network_.backward_from_output(theta, residual_, gradient);
+  gradient += theta;
+  return U;
+}
+
+std::unique_ptr<Potential> FullPosterior::clone() const {
+  return std::make_unique<FullPosterior>(*this);
+}
+
+}  // namespace kernelmc::sampling

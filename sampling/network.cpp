@@ -1,0 +1,167 @@
+#include "sampling/network.hpp"
+
+#include <cassert>
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "core/activation.hpp"
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "sampling/empirical_kernels.hpp"
+
+namespace kernelmc::sampling {
+
+namespace {
+
+using ConstMatrixMap = Eigen::Map<const Eigen::MatrixXd>;
+using MatrixMap = Eigen::Map<Eigen::MatrixXd>;
+using ConstVectorMap = Eigen::Map<const Eigen::VectorXd>;
+using VectorMap = Eigen::Map<Eigen::VectorXd>;
+
+// 2/√π, the slope of erf at 0 (φ'(x) = (2/√π) e^{−x²}).
+constexpr double kTwoOverSqrtPi = 2.0 * std::numbers::inv_sqrtpi;
+
+// ∂loss/∂h = ∂loss/∂Φ ∘ φ'(h), in place. Fused with the product so that no φ' buffer is
+// needed, and tanh reuses Φ (φ' = 1 − Φ²) instead of evaluating tanh again.
+void multiply_by_activation_derivative(core::Activation activation, const Eigen::MatrixXd& h,
+                                       const Eigen::MatrixXd& phi, Eigen::MatrixXd& delta) {
+  switch (activation) {
+    case core::Activation::linear: return;
+    case core::Activation::relu:
+      delta = (h.array() > 0.0).select(delta.array(), 0.0).matrix();
+      return;
+    case core::Activation::erf:
+      delta.array() *= kTwoOverSqrtPi * (-h.array().square()).exp();
+      return;
+    case core::Activation::tanh:
+      delta.array() *= 1.0 - phi.array().square();
+      return;
+  }
+}
+
+}  // namespace
+
+Network::Network(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs)
+    : spec_(spec), layout_(spec), inputs_(inputs), bias_scale_(std::sqrt(spec.bias_variance)) {
+  if (inputs.cols() != spec.input_dim)
+    throw DataError("data inputs: d = " + std::to_string(inputs.cols()) +
+                    " columns, but model.input_dim = " + std::to_string(spec.input_dim) +
+                    ": they must be equal");
+  const Eigen::Index P = inputs.rows();
+  const Eigen::Index L = spec.depth();
+  input_kernel_ = core::input_kernel(inputs_, spec.g(1), spec.bias_variance);
+  for (Eigen::Index l = 1; l <= L + 1; ++l)
+    scales_.push_back(std::sqrt(spec.g(l) / static_cast<double>(spec.width(l - 1))));
+  for (Eigen::Index l = 1; l <= L; ++l) {
+    h_.emplace_back(P, spec.width(l));
+    phi_.emplace_back(P, spec.width(l));
+    delta_.emplace_back(P, spec.width(l));
+  }
+  output_.resize(P, spec.output_dim);
+}
+
+void Network::forward_hidden(const Eigen::Ref<const Eigen::VectorXd>& theta) {
+  assert(theta.size() >= layout_.hidden_size());
+  for (Eigen::Index l = 1; l <= layout_.depth(); ++l) {
+    const ConstMatrixMap W(theta.data() + layout_.weight_offset(l), layout_.weight_rows(l),
+                           layout_.weight_cols(l));
+    const Eigen::MatrixXd& below = l == 1 ? inputs_ : phi_[index(l - 1)];
+    Eigen::MatrixXd& h = h_[index(l)];
+    h.noalias() = scales_[index(l)] * below * W.transpose();
+    if (layout_.has_biases()) {
+      const ConstVectorMap b(theta.data() + layout_.bias_offset(l), layout_.weight_rows(l));
+      h.rowwise() += (bias_scale_ * b).transpose();
+    }
+    core::apply_activation(spec_.activation, h, phi_[index(l)]);
+  }
+}
+
+void Network::forward(const Eigen::Ref<const Eigen::VectorXd>& theta) {
+  assert(theta.size() == layout_.size());
+  forward_hidden(theta);
+  const ConstMatrixMap w(theta.data() + layout_.readout_offset(), layout_.readout_rows(),
+                         layout_.outputs());
+  output_.noalias() = scales_.back() * features() * w;
+  if (layout_.has_biases()) {
+    const ConstVectorMap b_out(theta.data() + layout_.output_bias_offset(), layout_.outputs());
+    output_.rowwise() += (bias_scale_ * b_out).transpose();
+  }
+}
+
+void Network::backward_from_output(const Eigen::Ref<const Eigen::VectorXd>& theta,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& output_gradient,
+                                   Eigen::Ref<Eigen::VectorXd> gradient) {
+  assert(theta.size() == layout_.size() && gradient.size() == layout_.size());
+  assert(output_gradient.rows() == points() && output_gradient.cols() == layout_.outputs());
+  // f = s Φ w + σ_b 𝟏 b_outᵀ: ∂/∂w = s Φᵀ ∂F, ∂/∂b_out = σ_b 𝟏ᵀ ∂F, ∂/∂Φ = s ∂F wᵀ.
+  const double s = scales_.back();
+  MatrixMap dw(gradient.data() + layout_.readout_offset(), layout_.readout_rows(), layout_.outputs());
+  dw.noalias() = s * features().transpose() * output_gradient;
+  if (layout_.has_biases()) {
+    VectorMap db_out(gradient.data() + layout_.output_bias_offset(), layout_.outputs());
+    db_out.noalias() = bias_scale_ * output_gradient.colwise().sum().transpose();
+  }
+  const ConstMatrixMap w(theta.data() + layout_.readout_offset(), layout_.readout_rows(),
+                         layout_.outputs());
+  delta_.back().noalias() = s * output_gradient * w.transpose();
+  backpropagate_hidden(theta, gradient);
+}
+
+void Network::backward_from_features(const Eigen::Ref<const Eigen::VectorXd>& theta,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& feature_gradient,
+                                     Eigen::Ref<Eigen::VectorXd> hidden_gradient) {
+  assert(theta.size() >= layout_.hidden_size() && hidden_gradient.size() == layout_.hidden_size());
+  delta_.back() = feature_gradient;
+  backpropagate_hidden(theta, hidden_gradient);
+}
+
+void Network::backpropagate_hidden(const Eigen::Ref<const Eigen::VectorXd>& theta,
+                                   Eigen::Ref<Eigen::VectorXd> gradient) {
+  for (Eigen::Index l = layout_.depth(); l >= 1; --l) {
+    Eigen::MatrixXd& delta = delta_[index(l)];
+    multiply_by_activation_derivative(spec_.activation, h_[index(l)], phi_[index(l)], delta);
+    // h^(l) = s_l Φ_{l−1} W_{l−1}ᵀ + σ_b 𝟏 b_lᵀ (Φ_0 = X): ∂/∂W_{l−1} = s_l δᵀ Φ_{l−1},
+    // ∂/∂b_l = σ_b δᵀ 𝟏, ∂/∂Φ_{l−1} = s_l δ W_{l−1}.
+    const double s = scales_[index(l)];
+    const Eigen::MatrixXd& below = l == 1 ? inputs_ : phi_[index(l - 1)];
+    MatrixMap dW(gradient.data() + layout_.weight_offset(l), layout_.weight_rows(l),
+                 layout_.weight_cols(l));
+    dW.noalias() = s * delta.transpose() * below;
+    if (layout_.has_biases()) {
+      VectorMap db(gradient.data() + layout_.bias_offset(l), layout_.weight_rows(l));
+      db.noalias() = bias_scale_ * delta.colwise().sum().transpose();
+    }
+    if (l > 1) {
+      const ConstMatrixMap W(theta.data() + layout_.weight_offset(l), layout_.weight_rows(l),
+                             layout_.weight_cols(l));
+      delta_[index(l - 1)].noalias() = s * delta * W;
+    }
+  }
+}
+
+void Network::kernel_above(Eigen::Index l, Eigen::Ref<Eigen::MatrixXd> kernel) const {
+  assert(l >= 1 && l <= layout_.depth());
+  assert(kernel.rows() == points() && kernel.cols() == points());
+  empirical_kernel(phi_[index(l)], spec_.g(l + 1), spec_.bias_variance, kernel);
+}
+
+void Network::empirical_kernels(const Eigen::Ref<const Eigen::VectorXd>& theta,
+                                core::KernelStack& kernels) {
+  forward_hidden(theta);
+  const Eigen::Index L = layout_.depth();
+  kernels.kernels.resize(static_cast<std::size_t>(L + 1));
+  kernels.layer(1) = input_kernel_;
+  for (Eigen::Index l = 1; l <= L; ++l) {
+    kernels.layer(l + 1).resize(points(), points());
+    kernel_above(l, kernels.layer(l + 1));
+  }
+}
+
+core::KernelStack Network::empirical_kernels(const Eigen::Ref<const Eigen::VectorXd>& theta) {
+  core::KernelStack kernels;
+  empirical_kernels(theta, kernels);
+  return kernels;
+}
+
+}  // namespace kernelmc::sampling
