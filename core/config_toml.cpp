@@ -205,22 +205,18 @@ toml::array toml_value(const std::string& field, const std::vector<T>& values) {
 }
 
 // --- sections -----------------------------------------------------------------------
-std::string known_keys_text(std::string_view section) {
-  std::string keys;
+// Calls visit(key, default value) for every field of `section` (none if unknown).
+template <class V>
+void visit_section_defaults(std::string_view section, V&& visit) {
   const Config defaults;
   visit_sections(defaults, [&](std::string_view name, const auto& settings) {
-    if (name != section) return;
-    visit_fields(settings, [&](std::string_view key, const auto&) {
-      keys += (keys.empty() ? "" : ", ") + std::string(key);
-    });
+    if (name == section) visit_fields(settings, visit);
   });
-  return keys;
 }
 
 bool is_known_section(std::string_view section) {
   bool known = false;
-  const Config defaults;
-  visit_sections(defaults, [&](std::string_view name, const auto&) { known = known || name == section; });
+  visit_section_defaults(section, [&](std::string_view, const auto&) { known = true; });
   return known;
 }
 
@@ -231,18 +227,27 @@ bool is_known_section(std::string_view section) {
 
 // Throws unless `section.key` (or its alias) names a field.
 void check_known(std::string_view section, std::string_view key) {
-  if (!is_known_section(section)) unknown_section(section);
   bool known = false;
-  const Config defaults;
-  visit_sections(defaults, [&](std::string_view name, const auto& settings) {
-    if (name != section) return;
-    visit_fields(settings, [&](std::string_view field, const auto&) {
-      known = known || field == canonical_key(section, key);
-    });
+  std::string keys;
+  visit_section_defaults(section, [&](std::string_view field, const auto&) {
+    known = known || field == canonical_key(section, key);
+    keys += (keys.empty() ? "" : ", ") + std::string(field);
   });
+  if (keys.empty()) unknown_section(section);
   if (!known)
     throw ConfigError(joined(section, key) + ": unknown key in [" + std::string(section) +
-                      "] (known keys: " + known_keys_text(section) + ")");
+                      "] (known keys: " + keys + ")");
+}
+
+// True if `section.key` holds text (a string or a named choice such as an activation).
+bool is_text_field(std::string_view section, std::string_view key) {
+  bool text = false;
+  visit_section_defaults(section, [&](std::string_view field, const auto& member) {
+    using T = std::remove_cvref_t<decltype(member)>;
+    if (field == canonical_key(section, key))
+      text = std::is_same_v<T, std::string> || std::is_enum_v<T>;
+  });
+  return text;
 }
 
 template <class S>
@@ -252,29 +257,32 @@ void read_section(const toml::table& table, std::string_view section, S& setting
       throw ConfigError(joined(section, a.alias) + " and " + joined(section, a.key) +
                         " are the same setting: give only one of them");
   }
-  for (auto&& [key, node] : table) {
-    check_known(section, key.str());
-    const std::string_view field_key = canonical_key(section, key.str());
+  // Named references, not a structured binding: clang 14 cannot capture bindings.
+  for (auto&& entry : table) {
+    const std::string_view key = entry.first.str();
+    const toml::node& node = entry.second;
+    check_known(section, key);
+    const std::string_view field_key = canonical_key(section, key);
     visit_fields(settings, [&](std::string_view field, auto& member) {
-      if (field == field_key) read_value(node, joined(section, key.str()), member);
+      if (field == field_key) read_value(node, joined(section, key), member);
     });
   }
 }
 
 Config config_from_table(const toml::table& root) {
   Config config;
-  for (auto&& [key, node] : root) {
-    const toml::table* table = node.as_table();
-    if (table == nullptr && !is_known_section(key.str()))
-      throw ConfigError(std::string(key.str()) + " = " + node_text(node) +
+  for (auto&& entry : root) {
+    const std::string key(entry.first.str());
+    const toml::table* table = entry.second.as_table();
+    if (table == nullptr && !is_known_section(key))
+      throw ConfigError(key + " = " + node_text(entry.second) +
                         ": unknown top-level key (settings belong in a section: [model], "
                         "[data], [prior], [theory] or [run])");
     if (table == nullptr)
-      throw ConfigError(std::string(key.str()) + " = " + node_text(node) + ": expected a table [" +
-                        std::string(key.str()) + "]");
-    if (!is_known_section(key.str())) unknown_section(key.str());
+      throw ConfigError(key + " = " + node_text(entry.second) + ": expected a table [" + key + "]");
+    if (!is_known_section(key)) unknown_section(key);
     visit_sections(config, [&](std::string_view name, auto& settings) {
-      if (name == key.str()) read_section(*table, name, settings);
+      if (name == key) read_section(*table, name, settings);
     });
   }
   return config;
@@ -321,7 +329,10 @@ void apply_override(toml::table& root, const std::string& text) {
   } catch (const toml::parse_error&) {
     parsed.clear();  // not a TOML value: taken as a bare string below
   }
-  if (parsed.size() != 1 || !parsed.contains("v")) {
+  // A text field takes the raw text unless it was written as a TOML string, so
+  // `--set run.output_dir=2024` means the directory "2024".
+  const bool as_text = is_text_field(section, key) && !(parsed.size() == 1 && parsed["v"].is_string());
+  if (as_text || parsed.size() != 1 || !parsed.contains("v")) {
     parsed.clear();
     parsed.insert("v", std::string(value));
   }

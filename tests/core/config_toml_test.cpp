@@ -183,6 +183,17 @@ TEST(ConfigToml, OverridesWinOverFileValues) {
   EXPECT_EQ(c.data.kind, "config_b");
 }
 
+TEST(ConfigToml, TextOverridesTakeTheRawText) {
+  // A string field keeps what the user typed, even if it reads as a TOML number; a
+  // TOML string literal is unquoted.
+  EXPECT_EQ(parse_config("", {"run.output_dir=2024"}).run.output_dir, "2024");
+  EXPECT_EQ(parse_config("", {"run.output_dir=\"a b\""}).run.output_dir, "a b");
+  EXPECT_EQ(parse_config("", {"run.output_dir=C:\\x\"y"}).run.output_dir, "C:\\x\"y");
+  EXPECT_EQ(parse_config("", {"model.activation=\"relu\""}).model.activation, Activation::relu);
+  // A file stays strict: 3 is not a string there.
+  EXPECT_NE(config_error("[run]\noutput_dir = 3\n").find("run.output_dir"), std::string::npos);
+}
+
 TEST(ConfigToml, LaterOverrideWins) {
   EXPECT_EQ(parse_config("", {"model.depth=2", "model.depth=5"}).model.depth, 5);
 }
@@ -266,6 +277,21 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   for (const char* section : {"model", "data", "prior", "theory", "run"})
     EXPECT_TRUE(j.contains(section)) << section;
   EXPECT_EQ(j["data"].size(), 9u);
+}
+
+TEST(ExampleConfigs, EdgeOfChaosExampleIsTheDefaultStudy) {
+  const auto path = std::filesystem::path(KERNELMC_SOURCE_DIR) / "examples/prior_edge_of_chaos.toml";
+  EXPECT_EQ(load_config(path, {}), Config{});
+}
+
+TEST(ExampleConfigs, ConfigAExampleIsTheorySection8ConfigA) {
+  const auto path = std::filesystem::path(KERNELMC_SOURCE_DIR) / "examples/prior_config_a.toml";
+  const Config c = load_config(path, {});
+  EXPECT_EQ(c.data.kind, "config_a");
+  EXPECT_EQ(c.model.activation, Activation::erf);
+  EXPECT_EQ(c.model.depth, 3);
+  EXPECT_EQ(c.model.g, (std::vector<double>{2.0}));
+  EXPECT_EQ(c.model.bias_variance, 0.0);
 }
 
 }  // namespace
