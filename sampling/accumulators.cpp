@@ -62,6 +62,16 @@ void MeanCovarianceAccumulator::merge(const MeanCovarianceAccumulator& other) {
   count_ += other.count_;
 }
 
+bool MeanCovarianceAccumulator::operator==(const MeanCovarianceAccumulator& other) const {
+  // Eigen's == asserts equal sizes, so compare shapes first.
+  auto same = [](const auto& x, const auto& y) {
+    return x.rows() == y.rows() && x.cols() == y.cols() && (x.size() == 0 || x == y);
+  };
+  return count_ == other.count_ && track_covariance_ == other.track_covariance_ &&
+         same(mean_, other.mean_) && same(sum_squares_, other.sum_squares_) &&
+         same(comoment_, other.comoment_);
+}
+
 Eigen::VectorXd MeanCovarianceAccumulator::variance() const {
   if (count_ < 2) return Eigen::VectorXd::Constant(mean_.size(), std::numeric_limits<double>::quiet_NaN());
   return sum_squares_ / static_cast<double>(count_ - 1);

@@ -30,7 +30,9 @@ class MeanCovarianceAccumulator {
   // Unbiased covariance matrix; requires tracks_covariance(); NaN when count < 2.
   Eigen::MatrixXd covariance() const;
 
-  bool operator==(const MeanCovarianceAccumulator&) const = default;
+  // Bit-for-bit equality of count, flags and moments (for determinism tests). Unlike a
+  // defaulted ==, it is safe for accumulators of different dimensions.
+  bool operator==(const MeanCovarianceAccumulator& other) const;
 
  private:
   Eigen::Index count_ = 0;
