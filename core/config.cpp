@@ -25,7 +25,13 @@ std::string list_text(const std::vector<T>& values) {
   return out + "]";
 }
 
-std::string quote_text(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string quote_text(std::string_view text) {
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "\"" + std::string(...).
+  std::string out = "\"";
+  out += text;
+  out += '"';
+  return out;
+}
 
 [[noreturn]] void fail(std::string_view field, const std::string& value, std::string_view rule) {
   throw ConfigError(std::string(field) + " = " + value + ": " + std::string(rule));

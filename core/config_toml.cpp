@@ -1,7 +1,9 @@
 // TOML loading, `--set section.key=value` overrides and TOML/JSON writing of Config
 // (STYLE.md §5). One field list per section (visit_fields) drives reading, writing and
 // the unknown-key check, so the three can never disagree.
+#include <array>
 #include <concepts>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -307,6 +309,39 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+// `v = <text>` parsed as TOML; an empty table unless it is exactly one TOML value.
+toml::table parse_value_line(std::string_view text) {
+  try {
+    const std::string line = "v = " + std::string(text);
+    toml::table parsed = toml::parse(std::string_view(line), std::string_view("--set"));
+    if (parsed.size() == 1 && parsed.contains("v")) return parsed;
+  } catch (const toml::parse_error&) {
+    // not a TOML value; the caller falls back to the raw text
+  }
+  return {};
+}
+
+// `text` as a TOML basic string literal ("…" with quotes, backslashes and control
+// characters escaped), so that the raw text goes through the same UTF-8 checks as a file.
+std::string basic_string_literal(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      std::array<char, 8> escape{};
+      std::snprintf(escape.data(), escape.size(), "\\u%04x", static_cast<unsigned>(byte));
+      out += escape.data();
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
 // `section.key=value`: the value is read as a TOML value, else as a bare string.
 void apply_override(toml::table& root, const std::string& text) {
   const auto eq = text.find('=');
@@ -322,19 +357,15 @@ void apply_override(toml::table& root, const std::string& text) {
   const std::string_view key = path.substr(dot + 1);
   check_known(section, key);
 
-  toml::table parsed;
-  try {
-    const std::string line = "v = " + std::string(value);
-    parsed = toml::parse(std::string_view(line), std::string_view("--set"));
-  } catch (const toml::parse_error&) {
-    parsed.clear();  // not a TOML value: taken as a bare string below
-  }
+  toml::table parsed = parse_value_line(value);
   // A text field takes the raw text unless it was written as a TOML string, so
-  // `--set run.output_dir=2024` means the directory "2024".
-  const bool as_text = is_text_field(section, key) && !(parsed.size() == 1 && parsed["v"].is_string());
-  if (as_text || parsed.size() != 1 || !parsed.contains("v")) {
-    parsed.clear();
-    parsed.insert("v", std::string(value));
+  // `--set run.output_dir=2024` means the directory "2024"; any other field takes the
+  // raw text only if it is not one TOML value (`--set model.activation=tanh`).
+  const bool is_string = !parsed.empty() && parsed["v"].is_string();
+  if (parsed.empty() || (is_text_field(section, key) && !is_string)) {
+    parsed = parse_value_line(basic_string_literal(value));
+    if (parsed.empty())
+      throw ConfigError("--set " + text + ": the value is not valid UTF-8 text");
   }
 
   if (!root.contains(section)) root.insert(section, toml::table{});

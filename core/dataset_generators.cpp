@@ -28,30 +28,19 @@ Dataset xor_dataset(Eigen::Index points, Eigen::Index input_dim, double noise, E
 
 Dataset config_a_dataset() {
   // THEORY.md §8 Config A: X = √3 [[1, 0, 0], [0.6, 0.8, 0], [0, 0.6, 0.8]].
-  Dataset data;
-  data.name = "config_a";
-  data.inputs.resize(3, 3);
-  data.inputs << 1.0, 0.0, 0.0,
-                 0.6, 0.8, 0.0,
-                 0.0, 0.6, 0.8;
-  data.inputs *= std::sqrt(3.0);
-  data.targets.resize(3, 1);
-  data.targets << 1.0, -1.0, 1.0;
-  return data;
+  const Eigen::MatrixXd X = (Eigen::MatrixXd(3, 3) << 1.0, 0.0, 0.0,
+                                                      0.6, 0.8, 0.0,
+                                                      0.0, 0.6, 0.8).finished();
+  return {std::sqrt(3.0) * X, Eigen::Vector3d(1, -1, 1), "config_a"};
 }
 
 Dataset config_b_dataset() {
   // THEORY.md §8 Config B: XOR with a constant third input.
-  Dataset data;
-  data.name = "config_b";
-  data.inputs.resize(4, 3);
-  data.inputs << 1, 1, 1,
-                 1, -1, 1,
-                 -1, 1, 1,
-                 -1, -1, 1;
-  data.targets.resize(4, 1);
-  data.targets << 1, -1, -1, 1;
-  return data;
+  const Eigen::MatrixXd X = (Eigen::MatrixXd(4, 3) << 1, 1, 1,
+                                                      1, -1, 1,
+                                                      -1, 1, 1,
+                                                      -1, -1, 1).finished();
+  return {X, Eigen::Vector4d(1, -1, -1, 1), "config_b"};
 }
 
 Dataset teacher_dataset(Eigen::Index points, Eigen::Index input_dim, Eigen::Index teacher_width,

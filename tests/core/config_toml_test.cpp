@@ -194,6 +194,15 @@ TEST(ConfigToml, TextOverridesTakeTheRawText) {
   EXPECT_NE(config_error("[run]\noutput_dir = 3\n").find("run.output_dir"), std::string::npos);
 }
 
+TEST(ConfigToml, RawTextOverridesRoundTripAndMustBeUtf8) {
+  // Found by fuzz_config: raw text bypassed TOML's UTF-8 check and did not round-trip.
+  const std::string invalid = std::string("run.output_dir=89") + "\xcc\xcd\xf5\x92";
+  EXPECT_NE(config_error("", {invalid}).find("not valid UTF-8"), std::string::npos);
+  const Config c = parse_config("", {"run.output_dir=tab\there \"q\" back\\slash \x01 \xc3\xa9"});
+  EXPECT_EQ(c.run.output_dir, "tab\there \"q\" back\\slash \x01 \xc3\xa9");
+  EXPECT_EQ(parse_config(to_toml(c), {}), c);
+}
+
 TEST(ConfigToml, LaterOverrideWins) {
   EXPECT_EQ(parse_config("", {"model.depth=2", "model.depth=5"}).model.depth, 5);
 }
