@@ -69,10 +69,7 @@ std::string residual_history(const std::vector<double>& history) {
   return out;
 }
 
-}  // namespace
-
-void check_deep_linear_inputs(const core::ModelSpec& spec,
-                              const Eigen::Ref<const Eigen::MatrixXd>& input_kernel) {
+void check_deep_linear_model(const core::ModelSpec& spec) {
   core::validate(spec);
   if (spec.activation != core::Activation::linear)
     config_fail("model.activation", std::string(core::activation_name(spec.activation)),
@@ -89,6 +86,13 @@ void check_deep_linear_inputs(const core::ModelSpec& spec,
   if (spec.output_dim != 1)
     config_fail("model.output_dim", std::to_string(spec.output_dim),
                 "the deep linear oracles need one output");
+}
+
+}  // namespace
+
+void check_deep_linear_inputs(const core::ModelSpec& spec,
+                              const Eigen::Ref<const Eigen::MatrixXd>& input_kernel) {
+  check_deep_linear_model(spec);
   const Eigen::Index P = input_kernel.rows();
   if (P == 0 || input_kernel.cols() != P)
     throw DataError("input kernel K0 is " + std::to_string(P) + "x" +
@@ -127,6 +131,7 @@ Eigen::MatrixXd deep_linear_prior_mean(const core::ModelSpec& spec,
 
 WishartMomentCoefficients wishart_moment_coefficients(const core::ModelSpec& spec,
                                                       Eigen::Index layer) {
+  check_deep_linear_model(spec);
   check_layer(spec, layer);
   // THEORY.md §3.2. With T1 = K_ab K_cd and T2 = K_ac K_bd + K_ad K_bc, the index
   // exchanges (ab,cd) → (ac,bd) and (ad,bc) map T1 to the two halves of T2 and T2 to
@@ -152,21 +157,21 @@ Eigen::MatrixXd deep_linear_prior_covariance(const core::ModelSpec& spec,
   const double product = m.product - mean_gain * mean_gain;
   const Eigen::Index P = input_kernel.rows();
   const Eigen::Index K = core::triangle_size(P);
-  const Eigen::MatrixXd& Kz = input_kernel;
   Eigen::MatrixXd covariance(K, K);
   for (Eigen::Index i = 0; i < K; ++i) {
     const auto [a, b] = core::triangle_pair(i, P);
     for (Eigen::Index j = 0; j < K; ++j) {
       const auto [c, d] = core::triangle_pair(j, P);
-      covariance(i, j) = product * Kz(a, b) * Kz(c, d) +
-                         m.pairing * (Kz(a, c) * Kz(b, d) + Kz(a, d) * Kz(b, c));
+      covariance(i, j) = product * input_kernel(a, b) * input_kernel(c, d) +
+                         m.pairing * (input_kernel(a, c) * input_kernel(b, d) +
+                                      input_kernel(a, d) * input_kernel(b, c));
     }
   }
   return covariance;
 }
 
 double deep_linear_relative_variance(const core::ModelSpec& spec) {
-  core::validate(spec);
+  check_deep_linear_model(spec);
   return std::pow(1.0 + 2.0 / width_of(spec), static_cast<double>(spec.depth())) - 1.0;
 }
 

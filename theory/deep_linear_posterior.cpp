@@ -99,9 +99,24 @@ class ScaleProblem {
     const Eigen::ArrayXd v = s * lambda_.array() + kappa_;
     return -0.5 * (z2_.array() / v + v.log()).sum();
   }
+  // log N(y; 0, sK₀ + κ) − log N(y; 0, rK₀ + κ), with the differences taken analytically
+  // (v − v_r = (s − r)λ), so that large constant terms (‖y‖²/κ for tiny κ) cancel exactly
+  // instead of leaving their round-off in the quadrature weights.
+  double log_likelihood_ratio(double s, double r) const {
+    const Eigen::ArrayXd v = s * lambda_.array() + kappa_;
+    const Eigen::ArrayXd v_r = r * lambda_.array() + kappa_;
+    const Eigen::ArrayXd relative = (s - r) * lambda_.array() / v_r;  // (v − v_r)/v_r
+    return -0.5 * (-z2_.array() * relative / v + relative.log1p()).sum();
+  }
   // log density of one t = log u_k, up to a constant, and its derivative.
   double log_prior(double t) const { return 0.5 * N_ * (t - std::exp(t)); }
   double log_prior_slope(double t) const { return 0.5 * N_ * (1.0 - std::exp(t)); }
+  // log p(t) − log p(x) − (log p)'(x)(t − x) = −(N/2)e^x(e^d − 1 − d), d = t − x: the prior
+  // tilted at x, evaluated without cancellation; it is ≤ 0 (log p is concave).
+  double tilted_log_prior(double t, double x) const {
+    const double d = t - x;
+    return -0.5 * N_ * std::exp(x) * (std::expm1(d) - d);
+  }
   // The profile Ψ(x) = L·log p(x) + log N(y; 0, G e^{Lx} K₀ + κ): the joint log-density at
   // u_1 = … = u_L = e^x, which is its maximum over the u_k at fixed s (log p is concave).
   double profile(double x) const { return L_ * log_prior(x) + log_likelihood(scale(x)); }
@@ -191,25 +206,24 @@ std::pair<double, double> profile_window(const ScaleProblem& problem, const Sadd
   auto below = [&](double x) { return excess(x) < 0.0; };
   const std::vector<double>& grid = search.grid;
   const std::vector<double>& v = search.profile_values;
-  // One edge: the outermost grid point inside the window in direction `step`, the grid
-  // point beyond it (or, at the end of the grid, a point found by stepping on), and the
+  // One edge: the outermost grid point inside the window on that side, the grid point
+  // beyond it (or, at the end of the grid, a point found by stepping on), and the
   // crossing between the two.
-  auto edge = [&](std::vector<std::size_t> order, double step) {
+  auto edge = [&](bool lower) {
+    const std::size_t n = grid.size();
     double inside = search.x;
     double outside = std::numeric_limits<double>::quiet_NaN();
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      if (v[order[k]] < threshold) continue;
-      inside = grid[order[k]];
-      if (k > 0) outside = grid[order[k - 1]];
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = lower ? k : n - 1 - k;
+      if (v[i] < threshold) continue;
+      inside = grid[i];
+      if (k > 0) outside = grid[lower ? i - 1 : i + 1];
       break;
     }
-    if (std::isnan(outside)) std::tie(inside, outside) = step_until(below, inside, step);
+    if (std::isnan(outside)) std::tie(inside, outside) = step_until(below, inside, lower ? -0.1 : 0.1);
     return bracketed_root(excess, std::min(inside, outside), std::max(inside, outside));
   };
-  std::vector<std::size_t> upward(grid.size());
-  for (std::size_t i = 0; i < grid.size(); ++i) upward[i] = i;
-  const std::vector<std::size_t> downward(upward.rbegin(), upward.rend());
-  return {edge(upward, -0.1), edge(downward, 0.1)};
+  return {edge(true), edge(false)};
 }
 
 // The window of each single t_k (L ≥ 2). At fixed τ = Σ t_k the prior part Σ log p(t_k)
@@ -297,13 +311,17 @@ CompositeRule composite_gauss_kronrod(double lo, double hi, int panels) {
 }
 
 // Tensor product of the composite rule over (t_1..t_L): the Kronrod tensor is the fine
-// rule, the Gauss tensor (a subset of its nodes) the coarse one.
-RulePair product_rules(const ScaleProblem& problem, double t_lo, double t_hi, int panels) {
+// rule, the Gauss tensor (a subset of its nodes) the coarse one. The prior enters tilted
+// at x* (the tilt β(τ − Lx*) depends on τ only and is added back), the likelihood
+// relative to s = `scale_reference`, to keep the weights free of cancellation.
+RulePair product_rules(const ScaleProblem& problem, double t_lo, double t_hi, double x_mode,
+                       double scale_reference, int panels) {
   const CompositeRule rule = composite_gauss_kronrod(t_lo, t_hi, panels);
   const std::size_t n = rule.nodes.size();
   const Eigen::Index L = problem.depth();
+  const double beta = problem.log_prior_slope(x_mode);
   std::vector<double> log_prior(n);
-  for (std::size_t i = 0; i < n; ++i) log_prior[i] = problem.log_prior(rule.nodes[i]);
+  for (std::size_t i = 0; i < n; ++i) log_prior[i] = problem.tilted_log_prior(rule.nodes[i], x_mode);
   std::vector<double> scales, fine_log, coarse_scales, coarse_log;
   std::vector<std::size_t> index(static_cast<std::size_t>(L), 0);
   while (true) {
@@ -315,7 +333,8 @@ RulePair product_rules(const ScaleProblem& problem, double t_lo, double t_hi, in
                                        : -std::numeric_limits<double>::infinity();
     }
     const double s = problem.G() * std::exp(t_sum);
-    const double log_likelihood = problem.log_likelihood(s);
+    const double log_likelihood =
+        beta * (t_sum - problem.L() * x_mode) + problem.log_likelihood_ratio(s, scale_reference);
     scales.push_back(s);
     fine_log.push_back(log_kronrod + log_likelihood);
     if (std::isfinite(log_gauss)) {
@@ -332,17 +351,16 @@ RulePair product_rules(const ScaleProblem& problem, double t_lo, double t_hi, in
 // Exact density of τ = Σ t_k on the grid τ_j = L·t_lo + j h, h = (t_hi − t_lo)/intervals,
 // by L−1 discrete convolutions of the log-Gamma density (trapezoid rule; the density is
 // ~e^{−kWindowDrop} at the window edges, so the end corrections vanish). The density is
-// tilted by e^{−β t}, β = (log p)'(x*), so that it stays ≤ 1 near the posterior; the
-// tilt of the sum, e^{−βτ}, is undone in the weights.
+// tilted at x* (ScaleProblem::tilted_log_prior), so that it stays ≤ 1; the tilt of the
+// sum, β(τ − Lx*), is added back in the weights; the likelihood enters relative to
+// s = `scale_reference`.
 ScaleRule convolution_rule(const ScaleProblem& problem, double t_lo, double t_hi, double x_mode,
-                           Eigen::Index intervals) {
+                           double scale_reference, Eigen::Index intervals) {
   const double h = (t_hi - t_lo) / static_cast<double>(intervals);
   const double beta = problem.log_prior_slope(x_mode);
-  const double reference = problem.log_prior(x_mode);
   Eigen::VectorXd single(intervals + 1);
   for (Eigen::Index i = 0; i <= intervals; ++i) {
-    const double t = t_lo + h * static_cast<double>(i);
-    single(i) = std::exp(problem.log_prior(t) - reference - beta * (t - x_mode));
+    single(i) = std::exp(problem.tilted_log_prior(t_lo + h * static_cast<double>(i), x_mode));
   }
   Eigen::VectorXd density = single;
   for (Eigen::Index k = 2; k <= problem.depth(); ++k) {
@@ -357,7 +375,8 @@ ScaleRule convolution_rule(const ScaleProblem& problem, double t_lo, double t_hi
     const double tau = problem.L() * t_lo + h * static_cast<double>(j);
     const double s = problem.G() * std::exp(tau);
     scales.push_back(s);
-    log_weights.push_back(std::log(density(j)) + beta * tau + problem.log_likelihood(s));
+    log_weights.push_back(std::log(density(j)) + beta * (tau - problem.L() * x_mode) +
+                          problem.log_likelihood_ratio(s, scale_reference));
   }
   return normalised_rule(scales, log_weights);
 }
@@ -407,9 +426,10 @@ ConvergedRules converged_rules(const ScaleProblem& problem, const ScaleIntegrati
   }
   ConvergedRules result;
   for (int resolution = product ? 2 : 64; resolution <= finest; resolution *= 2) {
-    result.rules = product ? product_rules(problem, t_lo, t_hi, resolution)
-                           : RulePair{convolution_rule(problem, t_lo, t_hi, search.x, resolution),
-                                      convolution_rule(problem, t_lo, t_hi, search.x, resolution / 2)};
+    result.rules =
+        product ? product_rules(problem, t_lo, t_hi, search.x, reference, resolution)
+                : RulePair{convolution_rule(problem, t_lo, t_hi, search.x, reference, resolution),
+                           convolution_rule(problem, t_lo, t_hi, search.x, reference, resolution / 2)};
     const auto [mean, variance] = scale_moments(result.rules.fine, reference);
     const auto [coarse_mean, coarse_variance] = scale_moments(result.rules.coarse, reference);
     result.posterior = ScalePosterior{mean, variance, std::abs(mean - coarse_mean),
