@@ -1,0 +1,62 @@
+#include "theory/prior_mean_shift.hpp"
+
+#include <cassert>
+
+#include "theory/gaussian_expectations.hpp"
+
+namespace kernelmc::theory {
+
+LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
+                                  const Eigen::Ref<const Eigen::MatrixXd>& C_prev, double tolerance) {
+  assert(l >= 2 && l <= spec.depth() + 1);
+  const Eigen::Index P = C_prev.rows();
+  LayerMapHessian H;
+  H.g = spec.g(l);
+  H.points = P;
+  H.diagonal.resize(P);
+  for (Eigen::Index a = 0; a < P; ++a) {
+    H.diagonal(a) = diagonal_expectation_second_derivative(spec.activation, C_prev(a, a), tolerance);
+    for (Eigen::Index b = a + 1; b < P; ++b)
+      H.off_diagonal.push_back(
+          pair_expectation_hessian(spec.activation, C_prev(a, a), C_prev(b, b), C_prev(a, b), tolerance));
+  }
+  return H;
+}
+
+Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian,
+                                    const Eigen::Ref<const Eigen::MatrixXd>& Sigma_prev) {
+  const Eigen::Index P = hessian.points;
+  Eigen::MatrixXd out(P, P);
+  std::size_t pair = 0;
+  for (Eigen::Index a = 0; a < P; ++a) {
+    const Eigen::Index aa = core::triangle_index(a, a, P);
+    out(a, a) = 0.5 * hessian.g * hessian.diagonal(a) * Sigma_prev(aa, aa);
+    for (Eigen::Index b = a + 1; b < P; ++b) {
+      // Covariance of (C_aa, C_bb, C_ab), the arguments of 𝒢_ab.
+      const Eigen::Index index[3] = {aa, core::triangle_index(b, b, P), core::triangle_index(a, b, P)};
+      Eigen::Matrix3d cov;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) cov(i, j) = Sigma_prev(index[i], index[j]);
+      out(a, b) = out(b, a) = 0.5 * hessian.g * hessian.off_diagonal[pair++].cwiseProduct(cov).sum();
+    }
+  }
+  return out;
+}
+
+core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>& jacobians,
+                                             const std::vector<LayerMapHessian>& hessians,
+                                             const std::vector<Eigen::MatrixXd>& covariance) {
+  assert(jacobians.size() == hessians.size() && hessians.size() == covariance.size());
+  const Eigen::Index top = static_cast<Eigen::Index>(covariance.size());
+  const Eigen::Index P = hessians.back().points;
+  core::KernelStack mu = core::zero_kernel_stack(top, P);  // μ^(1) = 0
+  for (Eigen::Index l = 2; l <= top; ++l) {
+    const std::size_t i = static_cast<std::size_t>(l - 1);
+    // THEORY.md §3.4: μ^(l) = J^(l)[μ^(l−1)] + ½ ∇²𝒢_l : Σ^(l−1).
+    mu.layer(l) = apply_jacobian(jacobians[i], mu.layer(l - 1)) +
+                  hessian_contraction(hessians[i], covariance[i - 1]);
+  }
+  return mu;
+}
+
+}  // namespace kernelmc::theory
