@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "sampling/diagnostics/split_chains.hpp"
+
 namespace kernelmc::sampling {
 
 bool is_diagnosable(const Eigen::Ref<const Eigen::MatrixXd>& chains) {
@@ -11,6 +13,13 @@ bool is_diagnosable(const Eigen::Ref<const Eigen::MatrixXd>& chains) {
     if (chains.col(c).maxCoeff() == chains.col(c).minCoeff()) return false;
   }
   return true;
+}
+
+std::optional<Eigen::MatrixXd> chains_to_diagnose(const Eigen::Ref<const Eigen::MatrixXd>& draws,
+                                                  bool split) {
+  Eigen::MatrixXd chains = split ? split_chains(draws) : Eigen::MatrixXd(draws);
+  if (!is_diagnosable(chains)) return std::nullopt;
+  return chains;
 }
 
 bool is_finite_and_nonconstant(const Eigen::Ref<const Eigen::MatrixXd>& draws) {

@@ -8,6 +8,8 @@
 //     as posterior does, to the transformed draws inside a diagnostic (ranks, folded
 //     draws, quantile indicators).
 #include <Eigen/Core>
+#include <limits>
+#include <optional>
 
 namespace kernelmc::sampling {
 
@@ -18,6 +20,14 @@ inline constexpr Eigen::Index kMinDrawsPerChain = 4;
 // True when `chains` (draws × chains) has at least one column and kMinDrawsPerChain
 // rows, every draw is finite, and no column is constant (a stuck chain).
 bool is_diagnosable(const Eigen::Ref<const Eigen::MatrixXd>& chains);
+
+// The value of a diagnostic on degenerate input.
+inline constexpr double kNoDiagnostic = std::numeric_limits<double>::quiet_NaN();
+
+// The chains an estimator sees, split_chains(draws) or with split = false the draws
+// themselves, if they pass is_diagnosable(); std::nullopt otherwise.
+std::optional<Eigen::MatrixXd> chains_to_diagnose(const Eigen::Ref<const Eigen::MatrixXd>& draws,
+                                                  bool split = true);
 
 // True when every entry is finite and max − min ≥ machine epsilon (absolute, as in
 // posterior's is_constant()). An empty matrix is not.

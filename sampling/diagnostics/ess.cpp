@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
+#include <optional>
 
 #include "sampling/diagnostics/autocovariance.hpp"
 #include "sampling/diagnostics/check_chains.hpp"
@@ -12,12 +12,6 @@
 
 namespace kernelmc::sampling {
 
-namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-}  // namespace
-
 namespace detail {
 
 // Vehtari et al. (2021) §3.2, line by line as posterior 1.4.0's .ess(); ρ̂ is indexed by
@@ -25,7 +19,7 @@ namespace detail {
 double ess_of_chains(const Eigen::Ref<const Eigen::MatrixXd>& chains) {
   const Eigen::Index n = chains.rows();
   const Eigen::Index m = chains.cols();
-  if (n < 3 || !is_finite_and_nonconstant(chains)) return kNaN;
+  if (n < 3 || !is_finite_and_nonconstant(chains)) return kNoDiagnostic;
   const Eigen::VectorXd acov_means = autocovariance(chains).rowwise().mean();
   const double mean_var = acov_means(0) * static_cast<double>(n) / static_cast<double>(n - 1);
   double var_plus = mean_var * static_cast<double>(n - 1) / static_cast<double>(n);  // eq. 3
@@ -79,42 +73,40 @@ double ess_of_chains(const Eigen::Ref<const Eigen::MatrixXd>& chains) {
 }  // namespace detail
 
 double ess_basic(const Eigen::Ref<const Eigen::MatrixXd>& draws, bool split) {
-  if (!split) return is_diagnosable(draws) ? detail::ess_of_chains(draws) : kNaN;
-  const Eigen::MatrixXd halves = split_chains(draws);
-  return is_diagnosable(halves) ? detail::ess_of_chains(halves) : kNaN;
+  const std::optional<Eigen::MatrixXd> chains = chains_to_diagnose(draws, split);
+  return chains ? detail::ess_of_chains(*chains) : kNoDiagnostic;
 }
 
 double ess_bulk(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
-  const Eigen::MatrixXd halves = split_chains(draws);
-  if (!is_diagnosable(halves)) return kNaN;
-  return detail::ess_of_chains(rank_normalize(halves));
+  const std::optional<Eigen::MatrixXd> halves = chains_to_diagnose(draws);
+  return halves ? detail::ess_of_chains(rank_normalize(*halves)) : kNoDiagnostic;
 }
 
 double ess_tail(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
   // The 5 % and 95 % quantiles (§4.3).
   const double lower = ess_quantile(draws, 0.05);
   const double upper = ess_quantile(draws, 0.95);
-  if (std::isnan(lower) || std::isnan(upper)) return kNaN;
+  if (std::isnan(lower) || std::isnan(upper)) return kNoDiagnostic;
   return std::min(lower, upper);
 }
 
 double ess_mean(const Eigen::Ref<const Eigen::MatrixXd>& draws) { return ess_basic(draws); }
 
 double ess_sd(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
-  if (!is_diagnosable(split_chains(draws))) return kNaN;
+  if (!chains_to_diagnose(draws)) return kNoDiagnostic;
   return detail::ess_of_chains(split_chains((draws.array() - draws.mean()).abs().matrix()));
 }
 
 double ess_quantile(const Eigen::Ref<const Eigen::MatrixXd>& draws, double prob) {
   check_probability(prob);
-  const Eigen::MatrixXd halves = split_chains(draws);
-  if (!is_diagnosable(halves)) return kNaN;
+  const std::optional<Eigen::MatrixXd> halves = chains_to_diagnose(draws);
+  if (!halves) return kNoDiagnostic;
   if (prob == 1.0) {  // posterior: the indicator of the maximum would be constant
     const double S = static_cast<double>(draws.size());
     prob = (S - 0.5) / S;
   }
   const double q = sample_quantile(draws, prob);
-  return detail::ess_of_chains((halves.array() <= q).cast<double>().matrix());
+  return detail::ess_of_chains((halves->array() <= q).cast<double>().matrix());
 }
 
 }  // namespace kernelmc::sampling

@@ -1,7 +1,6 @@
 #include "sampling/diagnostics/hmc_health.hpp"
 
 #include <cmath>
-#include <limits>
 #include <numeric>
 #include <sstream>
 
@@ -12,7 +11,7 @@ namespace kernelmc::sampling {
 
 // Betancourt (2016), eq. 4 estimated from one chain.
 double e_bfmi(const Eigen::Ref<const Eigen::VectorXd>& energies) {
-  if (!is_diagnosable(energies)) return std::numeric_limits<double>::quiet_NaN();
+  if (!is_diagnosable(energies)) return kNoDiagnostic;
   const Eigen::Index n = energies.size();
   const double squared_steps = (energies.tail(n - 1) - energies.head(n - 1)).squaredNorm();
   const double squared_deviations = (energies.array() - energies.mean()).square().sum();

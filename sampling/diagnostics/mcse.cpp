@@ -3,17 +3,15 @@
 #include <algorithm>
 #include <boost/math/special_functions/beta.hpp>
 #include <cmath>
-#include <limits>
 #include <vector>
 
+#include "sampling/diagnostics/check_chains.hpp"
 #include "sampling/diagnostics/ess.hpp"
 #include "sampling/diagnostics/split_chains.hpp"
 
 namespace kernelmc::sampling {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Φ(−1) and Φ(1) to 7 digits, the literals of posterior's .mcse_quantile() (kept so the
 // Beta quantiles, and the order statistics they pick, match posterior's).
@@ -24,14 +22,14 @@ constexpr double kUpperNormalTail = 0.8413447;
 
 double mcse_mean(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
   const double ess = ess_mean(draws);
-  if (std::isnan(ess)) return kNaN;
+  if (std::isnan(ess)) return kNoDiagnostic;
   const double S = static_cast<double>(draws.size());
   const double sd = std::sqrt((draws.array() - draws.mean()).square().sum() / (S - 1.0));
   return sd / std::sqrt(ess);
 }
 
 double mcse_sd(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
-  if (std::isnan(ess_mean(draws))) return kNaN;  // the input rule of every diagnostic
+  if (!chains_to_diagnose(draws)) return kNoDiagnostic;
   const Eigen::ArrayXXd centred = draws.array() - draws.mean();
   const Eigen::MatrixXd squares = centred.square().matrix();
   const double ess = detail::ess_of_chains(split_chains(squares));
@@ -43,7 +41,7 @@ double mcse_sd(const Eigen::Ref<const Eigen::MatrixXd>& draws) {
 
 double mcse_quantile(const Eigen::Ref<const Eigen::MatrixXd>& draws, double prob) {
   const double ess = ess_quantile(draws, prob);  // checks prob, NaN on degenerate input
-  if (std::isnan(ess)) return kNaN;
+  if (std::isnan(ess)) return kNoDiagnostic;
   const double a = ess * prob + 1.0;
   const double b = ess * (1.0 - prob) + 1.0;
   const double lower = boost::math::ibeta_inv(a, b, kLowerNormalTail);
