@@ -10,23 +10,47 @@
 namespace kernelmc::theory {
 
 GaussHermiteRule gauss_hermite_rule(Eigen::Index n) {
-  // Golub–Welsch for the probabilists' Hermite polynomials He_k: the Jacobi matrix has
-  // zero diagonal and off-diagonal √k; nodes are its eigenvalues, and the weights are
-  // the squared first components of its normalised eigenvectors (total mass 1).
+  // Golub–Welsch for the probabilists' Hermite polynomials He_k: the nodes are the
+  // eigenvalues of the Jacobi matrix (zero diagonal, off-diagonal √k), computed without
+  // eigenvectors (O(n²)). The rule is made exactly symmetric (z_i = −z_{n−1−i}), so odd
+  // moments vanish to rounding.
+  GaussHermiteRule rule;
+  if (n == 1) {
+    rule.nodes = Eigen::VectorXd::Zero(1);
+    rule.weights = Eigen::VectorXd::Ones(1);
+    return rule;
+  }
   const Eigen::VectorXd diagonal = Eigen::VectorXd::Zero(n);
-  Eigen::VectorXd off_diagonal(n > 1 ? n - 1 : 0);
+  Eigen::VectorXd off_diagonal(n - 1);
   for (Eigen::Index k = 1; k < n; ++k) off_diagonal(k - 1) = std::sqrt(static_cast<double>(k));
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig;
-  eig.computeFromTridiagonal(diagonal, off_diagonal, Eigen::ComputeEigenvectors);
-  GaussHermiteRule rule;
-  rule.nodes = eig.eigenvalues();
-  rule.weights = eig.eigenvectors().row(0).transpose().array().square();
+  eig.computeFromTridiagonal(diagonal, off_diagonal, Eigen::EigenvaluesOnly);
+  const Eigen::VectorXd& x = eig.eigenvalues();  // ascending
+  rule.nodes.resize(n);
+  for (Eigen::Index i = 0; i < n; ++i) rule.nodes(i) = 0.5 * (x(i) - x(n - 1 - i));
+  // Christoffel numbers w_i = 1 / Σ_{k<n} p_k(z_i)² with the orthonormal polynomials
+  // p_k = He_k/√k!, p_{k+1} = (z p_k − √k p_{k−1})/√(k+1). Far nodes overflow the sum to
+  // +∞ and get weight 0, which is their weight in double precision anyway.
+  rule.weights.resize(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double z = rule.nodes(i);
+    double previous = 0.0, current = 1.0, sum = 1.0;
+    for (Eigen::Index k = 0; k + 1 < n && sum < 1e300; ++k) {
+      const double next = (z * current - std::sqrt(static_cast<double>(k)) * previous) /
+                          std::sqrt(static_cast<double>(k + 1));
+      previous = current;
+      current = next;
+      sum += current * current;
+    }
+    rule.weights(i) = std::isfinite(sum) && sum < 1e300 ? 1.0 / sum : 0.0;
+  }
+  rule.weights /= rule.weights.sum();
   return rule;
 }
 
 const std::vector<Eigen::Index>& gauss_hermite_node_schedule() {
-  static const std::vector<Eigen::Index> schedule = {8, 12, 16, 24, 32, 40, 48, 64, 80,
-                                                     96, 128, 160, 192, 256};
+  static const std::vector<Eigen::Index> schedule = {8,   12,  16,  24,  32,  40,  48,  64,  80,  96,
+                                                     128, 160, 192, 256, 320, 384, 512, 640, 768, 1024};
   return schedule;
 }
 
@@ -49,8 +73,10 @@ Eigen::Index gauss_hermite_nodes_for(const std::vector<std::function<double(doub
     for (const auto& f : integrands) current.push_back(apply_rule(f, rule));
     if (!previous.empty()) {
       worst = 0.0;
-      for (std::size_t i = 0; i < current.size(); ++i)
-        worst = std::max(worst, std::abs(current[i] - previous[i]));
+      for (std::size_t i = 0; i < current.size(); ++i) {
+        const double difference = std::abs(current[i] - previous[i]);
+        worst = std::isfinite(difference) ? std::max(worst, difference) : INFINITY;
+      }
       if (worst <= tolerance) return n;
     }
     previous = std::move(current);

@@ -62,7 +62,7 @@ double activation_derivative_of_order(core::Activation activation, int order, do
 // The Gauss–Hermite node count at which ⟨φ^{(i)} φ^{(j)}⟩ over one input of variance
 // `max_variance` has converged to `tolerance` for every (i, j) in `orders` (the slowest
 // case of every 2-D pair with variances ≤ max_variance). Throws NumericalError if it
-// does not converge within 256 nodes.
+// does not converge within 1024 nodes.
 Eigen::Index pair_quadrature_nodes(core::Activation activation, double max_variance,
                                    double tolerance,
                                    const std::vector<std::pair<int, int>>& orders = {{0, 0}, {1, 1}, {2, 0}});
