@@ -6,7 +6,6 @@
 //    mean μ + γ_E A𝟏 (γ_E the Euler–Mascheroni constant), covariance (π²/6) A Aᵀ.
 //  - WalledPotential: a Gaussian whose value is NaN beyond q_0 > wall, to provoke divergences.
 //  - FlatPotential: U = 0, an improper target.
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <Eigen/LU>
 #include <cmath>
@@ -20,8 +19,7 @@ namespace kernelmc::sampling::testing {
 class GaussianPotential : public Potential {
  public:
   GaussianPotential(const Eigen::VectorXd& mean, const Eigen::MatrixXd& covariance)
-      : mean_(mean), covariance_(covariance), precision_(covariance.llt().solve(Eigen::MatrixXd::Identity(
-                                                  covariance.rows(), covariance.cols()))) {}
+      : mean_(mean), covariance_(covariance), precision_(covariance.inverse()) {}
   Eigen::Index dimension() const override { return mean_.size(); }
   double value(const Eigen::Ref<const Eigen::VectorXd>& q) override {
     const Eigen::VectorXd r = q - mean_;
