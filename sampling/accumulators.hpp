@@ -30,7 +30,7 @@ class MeanCovarianceAccumulator {
   // Unbiased covariance matrix; requires tracks_covariance(); NaN when count < 2.
   Eigen::MatrixXd covariance() const;
 
-  // Bit-for-bit equality of count, flags and moments (for determinism tests). Unlike a
+  // Exact (==) equality of count, flags and moments (for determinism tests). Unlike a
   // defaulted ==, it is safe for accumulators of different dimensions.
   bool operator==(const MeanCovarianceAccumulator& other) const;
 
