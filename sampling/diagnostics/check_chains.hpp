@@ -13,8 +13,8 @@
 
 namespace kernelmc::sampling {
 
-// Fewest draws per (split) chain a diagnostic accepts; below it every diagnostic is NaN.
-// Geyer's initial sequence needs lags 0..3 to form two autocorrelation pairs.
+// Fewest draws per (split) chain a diagnostic accepts; below it every diagnostic is NaN
+// (stan-dev/stan analyze/mcmc/ess.hpp: "the number of draws per chain must be > 3").
 inline constexpr Eigen::Index kMinDrawsPerChain = 4;
 
 // True when `chains` (draws × chains) has at least one column and kMinDrawsPerChain
