@@ -9,8 +9,9 @@
 
 namespace kernelmc::core {
 
-// Point α sits at centre α mod 4 of (±1, ±1, 0, …, 0) ∈ ℝ^d plus N(0, noise²) per
-// coordinate; its target is the XOR label sign(c₁c₂) of its centre (as in Config B).
+// Point α sits at centre α mod 4 of (1, 1), (1, −1), (−1, 1), (−1, −1) (padded with
+// zeros to ℝ^d, d ≥ 2) plus N(0, noise²) per coordinate; its target is the XOR label
+// c₁c₂ of its centre, so P = 4 with noise 0 gives Config B's first two columns and y.
 Dataset xor_dataset(Eigen::Index points, Eigen::Index input_dim, double noise, Engine& engine);
 
 // THEORY.md §8 Config A: P = 3, d = 3, ‖x‖² = 3. Config A defines no targets; the
@@ -22,6 +23,7 @@ Dataset config_b_dataset();
 
 // Inputs i.i.d. N(0, 1) in d dimensions; targets from a random one-hidden-layer
 // teacher f(x) = φ(x W₀ᵀ/√d) w/√N_t (standard parameterisation, g = 1) plus N(0, noise²).
+// Draw order (result files depend on it): X, W₀ (N_t×d), w, the label noise.
 Dataset teacher_dataset(Eigen::Index points, Eigen::Index input_dim, Eigen::Index teacher_width,
                         Activation activation, double noise, Engine& engine);
 

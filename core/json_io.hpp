@@ -1,6 +1,7 @@
 #pragma once
-// Result files and their provenance. A result is written under a temporary name and
-// renamed only when complete, so a failure never leaves a partial file behind.
+// Result files and their provenance, and reading whole input files. A result is written
+// under a temporary name and renamed only when complete, so a failure never leaves a
+// partial file behind.
 #include <filesystem>
 #include <string>
 #include <string_view>
