@@ -1,0 +1,106 @@
+#pragma once
+// The collapsed posterior of THEORY.md §1.5: the readout (w, b_out) integrated out
+// analytically, leaving a potential over the hidden parameters θ_h only (the prefix
+// θ.head(hidden_size()) of sampling/parameter_layout.hpp):
+//
+//   U(θ_h) = ½‖θ_h‖² − ℓ(C),   ℓ(C) = −½ tr YᵀAY − (D/2) log det(C + κI),   A = (C + κI)⁻¹,
+//
+// with C = C^(L+1) = σ_b² 𝟏𝟏ᵀ + (g_{L+1}/N_L) ΦΦᵀ the output kernel (the σ_b² term is the
+// output bias integrated out). It is the full potential of sampling/full_posterior.hpp
+// integrated over the readout, up to a θ-independent constant:
+//
+//   U(θ_h) = −log ∫ e^{−U_full(θ_h, w, b_out)} d(w, b_out) + (n D/2) log 2π + (P D/2) log κ,
+//
+// n = N_L + [σ_b² > 0]. Gradient (unsymmetrised convention, §9.1): G = ∂ℓ/∂C =
+// ½(AYYᵀA − D·A), ∂ℓ/∂Φ = (2g_{L+1}/N_L) G Φ, then ordinary backprop through the hidden
+// layers. A is never formed: AΦ and AY come from the Cholesky factor (O(P²N + P³)).
+//
+// Jitter policy: C + κI is factorised with Eigen's LLT. If that fails (a non-positive
+// pivot), it is retried with C + (κ + ε)I, ε = 1e-10·tr(C)/P, then ×10 per retry up to
+// ε = 1e-4·tr(C)/P (kMaxJitterRetries retries). If every attempt fails, or the kernel is
+// not finite, the potential returns +inf (a divergence for the sampler, not an
+// exception) and the gradient is filled with NaN. last_jitter() reports the ε used.
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <memory>
+
+#include "core/dataset.hpp"
+#include "core/kernel_stack.hpp"
+#include "core/model_spec.hpp"
+#include "core/rng.hpp"
+#include "sampling/network.hpp"
+#include "sampling/potential.hpp"
+
+namespace kernelmc::sampling {
+
+// Retries of the jitter policy above: ε = 1e-10·tr(C)/P · 10^k, k = 0..6.
+inline constexpr int kMaxJitterRetries = 7;
+
+// Factorises C + (κ + ε)I into `llt` (only the lower triangle of C is read) by the
+// jitter policy above. Returns the ε used (0 when none was needed), or NaN when every
+// attempt failed or the factor is not finite.
+double cholesky_with_jitter(const Eigen::Ref<const Eigen::MatrixXd>& C, double kappa,
+                            Eigen::LLT<Eigen::MatrixXd>& llt);
+
+// The Gaussian law of the readout given θ_h (THEORY.md §1.5), in the augmented
+// coordinates ŵ_k = (w_k, b_out,k) of output k (n = N_L + [σ_b² > 0] entries each):
+// ŵ_k ~ N(mean.col(k), covariance), Σ = (I + Φ̃ᵀΦ̃/κ)⁻¹, μ_k = Σ Φ̃ᵀ y_k/κ, where
+// Φ̃ = [√(g_{L+1}/N_L) Φ, σ_b 𝟏] (so C = Φ̃Φ̃ᵀ). Without biases this is the §1.5 formula.
+struct ReadoutMoments {
+  Eigen::MatrixXd mean;        // μ, n×D
+  Eigen::MatrixXd covariance;  // Σ, n×n (shared by all outputs)
+};
+
+class CollapsedPosterior final : public Potential {
+ public:
+  // `spec` and `data` are validated (core::validate); their shapes must agree
+  // (d = model.input_dim, D = model.output_dim), else DataError naming both.
+  CollapsedPosterior(const core::ModelSpec& spec, const core::Dataset& data);
+
+  Eigen::Index dimension() const override { return network_.layout().hidden_size(); }
+  double value(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) override;
+  double value_and_gradient(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden,
+                            Eigen::Ref<Eigen::VectorXd> gradient) override;
+  std::unique_ptr<Potential> clone() const override;
+
+  // ε added to C + κI in the last evaluation: 0 normally, NaN if it failed (U = +inf).
+  double last_jitter() const { return jitter_; }
+  const Network& network() const { return network_; }
+  const ParameterLayout& layout() const { return network_.layout(); }
+
+  // C^(L+1) of θ_h, and all kernels C^(1..L+1) (θ may also be the full vector).
+  Eigen::MatrixXd output_kernel(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden);
+  core::KernelStack kernels(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden);
+
+  // The exact conditional law of the readout given θ_h (see ReadoutMoments).
+  // Throws NumericalError if its matrix cannot be factorised (non-finite Φ).
+  ReadoutMoments readout_moments(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden);
+  // One exact draw of (w, b_out) | θ_h, Y, written into `readout` (size
+  // layout().readout_size(), in the layout of θ.tail(readout_size())), so that
+  // (θ_h, readout) is a draw of the full posterior when θ_h is one of the collapsed.
+  // Cost O(P²n + P³) for n > P (Woodbury form through C + κI: the exact
+  // algorithm of Bhattacharya, Chakraborty & Mallick 2016, Biometrika 103, 985) and O(Pn² + n³)
+  // otherwise (Cholesky of Σ⁻¹). Throws NumericalError as readout_moments.
+  void draw_readout(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden, core::Engine& engine,
+                    Eigen::Ref<Eigen::VectorXd> readout);
+
+ private:
+  // Runs forward_hidden, returns Φ̃ (P×n) of θ_h.
+  Eigen::MatrixXd augmented_features(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden);
+  // Factorises C + κI of the last forward pass into llt_ (jitter policy); NumericalError
+  // if it fails. Returns κ + ε.
+  double factorize_or_throw(const char* what);
+
+  Network network_;
+  Eigen::MatrixXd targets_;        // Y, P×D
+  double kappa_;                   // κ
+  double jitter_ = 0.0;            // ε of the last evaluation
+  Eigen::MatrixXd kernel_;         // C = C^(L+1), P×P
+  Eigen::LLT<Eigen::MatrixXd> llt_;  // of C + (κ + ε)I
+  Eigen::MatrixXd whitened_;       // L⁻¹Y, P×D
+  Eigen::MatrixXd ay_;             // AY, P×D
+  Eigen::MatrixXd feature_grad_;   // AΦ, then ∂U/∂Φ, P×N_L
+  Eigen::MatrixXd cross_;          // YᵀAΦ, D×N_L
+};
+
+}  // namespace kernelmc::sampling
