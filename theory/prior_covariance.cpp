@@ -20,8 +20,9 @@ std::vector<Eigen::MatrixXd> prior_covariance_recursion(
   const Eigen::Index K = one_layer[1].rows();
   std::vector<Eigen::MatrixXd> sigma{Eigen::MatrixXd::Zero(K, K)};  // Σ^(1) = 0
   for (std::size_t i = 1; i < one_layer.size(); ++i) {
-    // THEORY.md §3.4: Σ^(l) = V^(l) + J^(l) Σ^(l−1) J^(l)ᵀ.
-    sigma.push_back(one_layer[i] + propagate_triangle_covariance(jacobians[i], sigma.back()));
+    // THEORY.md §3.4: Σ^(l) = V^(l) + J^(l) Σ^(l−1) J^(l)ᵀ, symmetrised against rounding.
+    const Eigen::MatrixXd S = one_layer[i] + propagate_triangle_covariance(jacobians[i], sigma.back());
+    sigma.push_back(0.5 * (S + S.transpose()));
   }
   return sigma;
 }
