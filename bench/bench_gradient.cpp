@@ -1,0 +1,138 @@
+// One gradient evaluation of the full (THEORY.md §1.4) and collapsed (§1.5) posterior
+// potentials, beside plain Eigen products of the dominant shapes measured in the same run:
+// P×N times N×N (every hidden layer, forward and backward) and P×N times N×P (the output
+// kernel and AΦ of the collapsed form). The fraction of the matrix-product ceiling is the
+// gradient's GFLOP/s over the product's.
+//
+// Shapes (P, d, N, L): (64,16,128,2), (256,16,256,3), (1024,32,512,3), (128,16,1024,2);
+// erf, g = 1, σ_b² = 0, κ = 1, D = 1. Counters: gradients/s, and GFLOP/s of the counted
+// matrix-product flops (elementwise φ, φ' are not counted):
+//   full:      forward 2PdN + 2(L−1)PN² + 2PND, backward 2PdN + 4(L−1)PN² + 4PND;
+//   collapsed: hidden forward and backward as above, plus the output kernel P²N (rank
+//              update, half of ΦΦᵀ), Cholesky P³/3, solves 2P²N (AΦ) + 2P²D (AY), and
+//              4PND for (AY)((AY)ᵀΦ).
+// Run: build/<dir>/bench/bench_gradient [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+
+#include "core/dataset.hpp"
+#include "core/model_spec.hpp"
+#include "core/rng.hpp"
+#include "sampling/collapsed_posterior.hpp"
+#include "sampling/full_posterior.hpp"
+
+namespace {
+
+using namespace kernelmc;
+
+struct Shape {
+  Eigen::Index P, d, N, L;
+  explicit Shape(const benchmark::State& state)
+      : P(state.range(0)), d(state.range(1)), N(state.range(2)), L(state.range(3)) {}
+};
+
+constexpr Eigen::Index kOutputs = 1;  // D
+
+core::ModelSpec bench_model(const Shape& s) {
+  core::ModelSpec spec = core::uniform_model(s.d, s.L, s.N, core::Activation::erf, 1.0, 0.0, 1.0);
+  spec.output_dim = kOutputs;
+  return spec;
+}
+
+core::Dataset bench_data(const Shape& s) {
+  core::Engine engine = core::make_stream(1, core::StreamPurpose::test, 0, 0);
+  core::Dataset data;
+  data.inputs = core::standard_normal_matrix(engine, s.P, s.d);
+  data.targets = core::standard_normal_matrix(engine, s.P, kOutputs);
+  return data;
+}
+
+double hidden_flops(const Shape& s) {
+  const double P = static_cast<double>(s.P), d = static_cast<double>(s.d), N = static_cast<double>(s.N);
+  const double L = static_cast<double>(s.L);
+  // Forward 2PdN + 2(L−1)PN²; backward 2PdN (∂W_0) + 4(L−1)PN² (∂W_l and ∂Φ_l).
+  return 4.0 * P * d * N + 6.0 * (L - 1.0) * P * N * N;
+}
+
+double full_flops(const Shape& s) {
+  const double P = static_cast<double>(s.P), N = static_cast<double>(s.N), D = kOutputs;
+  return hidden_flops(s) + 6.0 * P * N * D;
+}
+
+double collapsed_flops(const Shape& s) {
+  const double P = static_cast<double>(s.P), N = static_cast<double>(s.N), D = kOutputs;
+  return hidden_flops(s) + P * P * N + P * P * P / 3.0 + 2.0 * P * P * N + 2.0 * P * P * D + 4.0 * P * N * D;
+}
+
+void set_counters(benchmark::State& state, double flops_per_iteration) {
+  const double n = static_cast<double>(state.iterations());
+  state.counters["gradients/s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(n * flops_per_iteration * 1e-9, benchmark::Counter::kIsRate);
+}
+
+template <class PotentialT>
+void run_gradient(benchmark::State& state, double flops) {
+  const Shape s(state);
+  PotentialT potential(bench_model(s), bench_data(s));
+  core::Engine engine = core::make_stream(2, core::StreamPurpose::test, 0, 0);
+  const Eigen::VectorXd theta = core::standard_normal_matrix(engine, potential.dimension(), 1);
+  Eigen::VectorXd gradient(potential.dimension());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(potential.value_and_gradient(theta, gradient));
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, flops);
+}
+
+void BM_FullGradient(benchmark::State& state) {
+  run_gradient<sampling::FullPosterior>(state, full_flops(Shape(state)));
+}
+
+void BM_CollapsedGradient(benchmark::State& state) {
+  run_gradient<sampling::CollapsedPosterior>(state, collapsed_flops(Shape(state)));
+}
+
+// Baselines: the two dominant product shapes, as plain Eigen GEMMs on the same operands' sizes.
+void run_product(benchmark::State& state, Eigen::Index rows, Eigen::Index inner, Eigen::Index cols) {
+  core::Engine engine = core::make_stream(3, core::StreamPurpose::test, 0, 0);
+  const Eigen::MatrixXd A = core::standard_normal_matrix(engine, rows, inner);
+  const Eigen::MatrixXd B = core::standard_normal_matrix(engine, inner, cols);
+  Eigen::MatrixXd C(rows, cols);
+  for (auto _ : state) {
+    C.noalias() = A * B;
+    benchmark::DoNotOptimize(C.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(rows * inner * cols) * 1e-9,
+      benchmark::Counter::kIsRate);
+}
+
+void BM_ProductPxNtimesNxN(benchmark::State& state) {
+  const Shape s(state);
+  run_product(state, s.P, s.N, s.N);
+}
+
+void BM_ProductPxNtimesNxP(benchmark::State& state) {
+  const Shape s(state);
+  run_product(state, s.P, s.N, s.P);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"P", "d", "N", "L"});
+  b->Args({64, 16, 128, 2});
+  b->Args({256, 16, 256, 3});
+  b->Args({1024, 32, 512, 3});
+  b->Args({128, 16, 1024, 2});
+  b->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK(BM_FullGradient)->Apply(shapes);
+BENCHMARK(BM_CollapsedGradient)->Apply(shapes);
+BENCHMARK(BM_ProductPxNtimesNxN)->Apply(shapes);
+BENCHMARK(BM_ProductPxNtimesNxP)->Apply(shapes);
+
+}  // namespace
+
+BENCHMARK_MAIN();
