@@ -6,7 +6,7 @@ namespace kernelmc::cli {
 
 core::Config resolve_config(const CommonOptions& options) {
   std::vector<std::string> overrides = options.overrides;
-  if (!options.output_dir.empty()) overrides.push_back("run.output_dir=\"" + options.output_dir + "\"");
+  if (!options.output_dir.empty()) overrides.push_back("run.output_dir=" + options.output_dir);  // string fields take raw text
   core::Config config = options.config_path.empty()
                             ? core::parse_config("", overrides, "<defaults>")
                             : core::load_config(options.config_path, overrides);

@@ -32,7 +32,7 @@ void validate(const ModelSpec& spec) {
   if (spec.widths.empty()) fail("model.depth", "0", "must be at least 1 hidden layer");
   for (std::size_t i = 0; i < spec.widths.size(); ++i) {
     if (spec.widths[i] < 1)
-      fail("model.width[" + std::to_string(i + 1) + "]", std::to_string(spec.widths[i]),
+      fail("model.widths[" + std::to_string(i + 1) + "]", std::to_string(spec.widths[i]),
            "must be a positive integer");
   }
   if (spec.weight_variances.size() != spec.widths.size() + 1)

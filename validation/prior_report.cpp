@@ -86,7 +86,9 @@ std::string format_prior_table(const PriorStudyResult& r) {
                     p_value(c.chi_square_nngp.p_value).c_str(),
                     value_pm(c.mean_vs_corrected.relative(), c.mean_vs_corrected.relative_se()).c_str(),
                     p_value(c.chi_square_corrected.p_value).c_str(),
-                    (fmt("%.2f", c.shift_ratio) + " +- " + fmt("%.2f", c.shift_ratio_se)).c_str(),
+                    (c.shift_predicted ? fmt("%.2f", c.shift_ratio) + " +- " + fmt("%.2f", c.shift_ratio_se)
+                                       : std::string("mu = 0"))
+                        .c_str(),
                     r.covariance_tracked
                         ? value_pm(c.covariance_vs_theory.relative(), c.covariance_vs_theory.relative_se()).c_str()
                         : "not tracked",
@@ -125,8 +127,9 @@ std::string prior_report_json(const PriorStudyResult& r) {
               {"mean_vs_nngp_plus_shift", discrepancy_json(c.mean_vs_corrected)},
               {"chi_square_nngp", chi_square_json(c.chi_square_nngp)},
               {"chi_square_nngp_plus_shift", chi_square_json(c.chi_square_corrected)},
-              {"shift_ratio", finite_or_null(c.shift_ratio)},
-              {"shift_ratio_se", finite_or_null(c.shift_ratio_se)}};
+              {"shift_predicted", c.shift_predicted},
+              {"shift_ratio", c.shift_predicted ? json(c.shift_ratio) : json(nullptr)},
+              {"shift_ratio_se", c.shift_predicted ? json(c.shift_ratio_se) : json(nullptr)}};
       if (r.covariance_tracked) {
         jc["scaled_covariance"] = matrix_json(c.scaled_covariance);
         jc["scaled_covariance_se"] = matrix_json(c.scaled_covariance_se);
@@ -160,14 +163,15 @@ std::string prior_report_csv(const PriorStudyResult& r) {
       "rel_mean_vs_nngp_plus_shift", "rel_mean_vs_nngp_plus_shift_se", "p_nngp_plus_shift", "shift_ratio",
       "shift_ratio_se", "rel_cov_vs_sigma", "rel_cov_vs_sigma_se", "cov_max_abs_z"};
   std::vector<std::vector<std::string>> rows;
-  auto num = [](double v) { return core::format_double(v); };
+  // Non-finite values (a quantity that does not apply) are left empty, never "nan".
+  auto num = [](double v) { return std::isfinite(v) ? core::format_double(v) : std::string(); };
   for (const auto& w : r.widths) {
     for (const auto& c : w.layers) {
       rows.push_back({std::to_string(w.width), std::to_string(c.layer), std::to_string(w.networks),
                       num(c.mean_vs_nngp.relative()), num(c.mean_vs_nngp.relative_se()),
                       num(c.chi_square_nngp.p_value), num(c.mean_vs_corrected.relative()),
                       num(c.mean_vs_corrected.relative_se()), num(c.chi_square_corrected.p_value),
-                      num(c.shift_ratio), num(c.shift_ratio_se),
+                      c.shift_predicted ? num(c.shift_ratio) : "", c.shift_predicted ? num(c.shift_ratio_se) : "",
                       num(r.covariance_tracked ? c.covariance_vs_theory.relative() : NAN),
                       num(r.covariance_tracked ? c.covariance_vs_theory.relative_se() : NAN),
                       num(r.covariance_tracked ? c.covariance_vs_theory.max_abs_z : NAN)});

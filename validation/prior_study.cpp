@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -48,6 +49,12 @@ std::vector<MeanCovarianceAccumulator> leave_one_out(const std::vector<MeanCovar
   return out;
 }
 
+std::string fmt_fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 Eigen::MatrixXd upper_mask(Eigen::Index P) {
   Eigen::MatrixXd mask = Eigen::MatrixXd::Zero(P, P);
   mask.triangularView<Eigen::Upper>().setOnes();
@@ -84,8 +91,13 @@ PriorLayerComparison compare_layer(Eigen::Index layer, Eigen::Index width, Eigen
   const Eigen::MatrixXd mask = upper_mask(points);
   out.mean_vs_nngp = compare(out.mean, nngp, out.mean_se, zero, loo_means, mask);
   out.mean_vs_corrected = compare(out.mean, corrected, out.mean_se, shift_se, loo_means, mask);
-  out.shift_ratio = (out.mean - nngp).cwiseProduct(shift).sum() / shift_norm_sq;
-  out.shift_ratio_se = jackknife_standard_error(loo_ratio);
+  // The ratio is undefined where the theory predicts no shift (μ = 0, e.g. the first
+  // hidden layer, whose C^(1) is deterministic): reported as absent, never as NaN.
+  out.shift_predicted = shift_norm_sq > 0.0;
+  if (out.shift_predicted) {
+    out.shift_ratio = (out.mean - nngp).cwiseProduct(shift).sum() / shift_norm_sq;
+    out.shift_ratio_se = jackknife_standard_error(loo_ratio);
+  }
 
   if (covariance_tracked) {
     const Eigen::MatrixXd mean_covariance = pooled.covariance() / M;
@@ -125,28 +137,45 @@ PriorLayerScaling scale_layer(std::size_t index, const std::vector<PriorWidthRes
   }
   s.nngp_mean = fit_power_law(N, nngp, nngp_se);
   s.corrected_mean = fit_power_law(N, corr, corr_se);
+  s.shift_predicted = widths.front().layers[index].shift_predicted;
   s.nngp_slope_ok = s.nngp_mean.valid() && std::abs(s.nngp_mean.exponent + 1.0) <= kSlopeTolerance;
-  s.corrected_consistent = true;
-  for (const auto& w : widths) {
-    const double p = w.layers[index].chi_square_corrected.p_value;
-    if (covariance_tracked ? !(p >= kChiSquareLevel)
-                           : w.layers[index].mean_vs_corrected.max_abs_z >
-                                 w.layers[index].mean_vs_corrected.bonferroni_threshold)
-      s.corrected_consistent = false;
+  // Smallest width from which C_GP + μ is consistent at every larger width.
+  auto consistent = [&](const PriorLayerComparison& c) {
+    return covariance_tracked ? c.chi_square_corrected.p_value >= kChiSquareLevel
+                              : c.mean_vs_corrected.max_abs_z <= c.mean_vs_corrected.bonferroni_threshold;
+  };
+  for (std::size_t i = widths.size(); i-- > 0;) {
+    if (!consistent(widths[i].layers[index])) break;
+    s.corrected_consistent_from = widths[i].width;
   }
+  s.corrected_consistent = s.corrected_consistent_from == widths.front().width;
   s.corrected_faster = s.corrected_mean.valid() && s.corrected_mean.exponent_high < -1.0;
 
   std::ostringstream verdict;
-  verdict << "layer " << s.layer << ": NNGP mean discrepancy slope ";
-  if (s.nngp_mean.valid())
-    verdict << s.nngp_mean.exponent << " [" << s.nngp_mean.exponent_low << ", " << s.nngp_mean.exponent_high << "]"
-            << (s.nngp_slope_ok ? " (1/N as predicted)" : " (NOT -1 +- 0.15)");
-  else
-    verdict << "unresolved (fewer than 3 widths above noise)";
-  verdict << "; C_GP + mu "
-          << (s.corrected_consistent ? "consistent with MC at every width"
-              : s.corrected_faster   ? "residual falls faster than 1/N"
-                                     : "DEVIATES");
+  verdict << "layer " << s.layer << ": ";
+  if (!s.shift_predicted) {
+    // C^(l−1) is deterministic here, so E[C^(l)] = C_GP exactly at every N (THEORY.md §3.1).
+    verdict << "E[C] = C_GP exactly (mu = 0); MC "
+            << (s.corrected_consistent ? "consistent at every width"
+                                       : "INCONSISTENT at some width (see p(GP))");
+  } else {
+    verdict << "|E - C_GP| slope ";
+    if (s.nngp_mean.valid())
+      verdict << fmt_fixed(s.nngp_mean.exponent) << " [" << fmt_fixed(s.nngp_mean.exponent_low) << ", "
+              << fmt_fixed(s.nngp_mean.exponent_high) << "]"
+              << (s.nngp_slope_ok ? " (1/N as predicted)" : " (NOT -1 +- 0.15)");
+    else
+      verdict << "unresolved (fewer than 3 widths above noise)";
+    verdict << "; C_GP + mu ";
+    if (s.corrected_consistent)
+      verdict << "consistent with MC at every width";
+    else if (s.corrected_consistent_from > 0)
+      verdict << "consistent with MC for N >= " << s.corrected_consistent_from;
+    else if (s.corrected_faster)
+      verdict << "residual falls faster than 1/N";
+    else
+      verdict << "DEVIATES at the largest width";
+  }
 
   if (covariance_tracked) {
     s.covariance = fit_power_law(N, cov, cov_se);
@@ -165,7 +194,7 @@ PriorLayerScaling scale_layer(std::size_t index, const std::vector<PriorWidthRes
     s.covariance_consistent = last.excess_frobenius <= s.covariance_allowance;
     verdict << "; N*Cov vs N*Sigma at N = " << widths.back().width << ": "
             << (s.covariance_consistent ? "consistent" : "INCONSISTENT") << " (excess "
-            << last.excess_frobenius << " vs allowance " << s.covariance_allowance << ")";
+            << fmt_fixed(last.excess_frobenius) << " <= 3 SE + c/N = " << fmt_fixed(s.covariance_allowance) << ")";
   }
   s.verdict = verdict.str();
   return s;

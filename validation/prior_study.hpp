@@ -29,7 +29,8 @@ struct PriorLayerComparison {
   ChiSquareTest chi_square_nngp;        // with the full covariance of the mean entries
   ChiSquareTest chi_square_corrected;
   Discrepancy covariance_vs_theory;     // N·Cov_MC − NΣ (when tracked)
-  double shift_ratio = 0.0;             // ⟨E_MC − C_GP, μ⟩/⟨μ, μ⟩: 1 if μ is the whole shift
+  bool shift_predicted = false;         // μ^(l) ≠ 0 (the first hidden layer has μ = 0)
+  double shift_ratio = 0.0;             // ⟨E_MC − C_GP, μ⟩/⟨μ, μ⟩: 1 if μ is the whole shift (if predicted)
   double shift_ratio_se = 0.0;
 };
 
@@ -50,8 +51,12 @@ struct PriorLayerScaling {
   // the smaller widths: c/N_max with c the weighted mean of N·excess over N < N_max.
   bool covariance_consistent = false;
   double covariance_allowance = 0.0;  // 3 SE + c/N_max, in the units of ‖N·Cov‖_F
-  bool nngp_slope_ok = false;         // |b + 1| ≤ 0.15
-  bool corrected_consistent = false;  // χ² p ≥ 0.001 at every width
+  bool shift_predicted = true;        // μ^(l) ≠ 0; false for the first hidden layer, where C_GP is exact
+  bool nngp_slope_ok = false;         // |b + 1| ≤ 0.15 (only meaningful if shift_predicted)
+  // C_GP + μ consistent with the MC mean (χ² p ≥ 0.001) at every width from this one up;
+  // 0 if it is not consistent even at the largest width.
+  Eigen::Index corrected_consistent_from = 0;
+  bool corrected_consistent = false;  // consistent at every width
   bool corrected_faster = false;      // or its slope's upper 95 % limit below −1
   std::string verdict;                // one line a reader can quote
 };

@@ -39,7 +39,7 @@ TEST(ModelSpec, ValidateNamesTheBadField) {
   EXPECT_NE(message(bad).find("model.depth"), std::string::npos);
   bad = good;
   bad.widths[1] = 0;
-  EXPECT_NE(message(bad).find("model.width[2]"), std::string::npos);
+  EXPECT_NE(message(bad).find("model.widths[2]"), std::string::npos);
   bad = good;
   bad.weight_variances.pop_back();
   EXPECT_NE(message(bad).find("model.g"), std::string::npos);
