@@ -40,6 +40,12 @@ void multiply_by_activation_derivative(core::Activation activation, const Eigen:
   }
 }
 
+// h ← h + 𝟏 (σ_b b)ᵀ, column by column: `h.rowwise() += (σ_b b).transpose()` would
+// evaluate σ_b b into a heap temporary on every call.
+void add_bias(double bias_scale, const ConstVectorMap& b, Eigen::MatrixXd& h) {
+  for (Eigen::Index i = 0; i < h.cols(); ++i) h.col(i).array() += bias_scale * b(i);
+}
+
 }  // namespace
 
 Network::Network(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs)
@@ -70,8 +76,7 @@ void Network::forward_hidden(const Eigen::Ref<const Eigen::VectorXd>& theta) {
     Eigen::MatrixXd& h = h_[index(l)];
     h.noalias() = scales_[index(l)] * below * W.transpose();
     if (layout_.has_biases()) {
-      const ConstVectorMap b(theta.data() + layout_.bias_offset(l), layout_.weight_rows(l));
-      h.rowwise() += (bias_scale_ * b).transpose();
+      add_bias(bias_scale_, ConstVectorMap(theta.data() + layout_.bias_offset(l), layout_.weight_rows(l)), h);
     }
     core::apply_activation(spec_.activation, h, phi_[index(l)]);
   }
@@ -84,8 +89,8 @@ void Network::forward(const Eigen::Ref<const Eigen::VectorXd>& theta) {
                          layout_.outputs());
   output_.noalias() = scales_.back() * features() * w;
   if (layout_.has_biases()) {
-    const ConstVectorMap b_out(theta.data() + layout_.output_bias_offset(), layout_.outputs());
-    output_.rowwise() += (bias_scale_ * b_out).transpose();
+    add_bias(bias_scale_, ConstVectorMap(theta.data() + layout_.output_bias_offset(), layout_.outputs()),
+             output_);
   }
 }
 
