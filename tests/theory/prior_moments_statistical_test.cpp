@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/dataset_generators.hpp"
+#include "support/statistical.hpp"
+#include "theory/prior_moments.hpp"
+
+namespace kernelmc::theory {
+namespace {
+
+using core::Activation;
+
+// Config A at N = 1 (NΣ, Nμ). Monte Carlo with the default S = 10⁶ draws per layer
+// (≈ 1 s for three layers) against the exact quadrature route.
+core::ModelSpec config_a_spec(double g = 2.0) { return core::uniform_model(3, 3, 1, Activation::erf, g, 0.0, 1.0); }
+
+PriorMoments run(core::FourPointMethod method, std::uint64_t seed, double g = 2.0) {
+  core::TheorySettings settings;
+  settings.four_point = method;
+  return prior_moments(config_a_spec(g), core::config_a_dataset().inputs, settings, seed);
+}
+
+// Comparisons: layers 2..4, 21 distinct Σ entries and 6 μ entries each (81 in all; the
+// structurally zero ones, e.g. μ^(2), have SE 0 and are compared exactly). 4.5 SE per
+// entry: two-sided false-fail 6.8e-6, 5.5e-4 for the family (Bonferroni); the SEs come
+// from 100 batch replicates (99 degrees of freedom).
+constexpr double kZ = 4.5;
+
+TEST(PriorMomentsStatistical, MonteCarloMatchesQuadratureWithinStandardErrors) {
+  const PriorMoments exact = run(core::FourPointMethod::quadrature, 1);
+  const PriorMoments mc = run(core::FourPointMethod::monte_carlo, 20240521);
+  for (Eigen::Index l = 2; l <= 4; ++l) {
+    const std::size_t i = static_cast<std::size_t>(l - 1);
+    for (Eigen::Index r = 0; r < 6; ++r)
+      for (Eigen::Index c = r; c < 6; ++c)
+        EXPECT_TRUE(testing::WithinStandardErrors(mc.covariance[i](r, c), exact.covariance[i](r, c),
+                                                  mc.covariance_standard_error[i](r, c), kZ))
+            << "Sigma^(" << l << ") (" << r << ", " << c << ")";
+    for (Eigen::Index a = 0; a < 3; ++a)
+      for (Eigen::Index b = a; b < 3; ++b)
+        EXPECT_TRUE(testing::WithinStandardErrors(mc.mean_shift.layer(l)(a, b), exact.mean_shift.layer(l)(a, b),
+                                                  mc.mean_shift_standard_error.layer(l)(a, b), kZ))
+            << "mu^(" << l << ") (" << a << ", " << b << ")";
+  }
+}
+
+TEST(PriorMomentsStatistical, MonteCarloDetectsAWrongGain) {
+  // Twin that must fail: the exact Σ^(4) of a network with g = 2.1 instead of 2 lies far
+  // outside 4.5 SE of the Monte Carlo estimate for g = 2.
+  const PriorMoments wrong = run(core::FourPointMethod::quadrature, 1, 2.1);
+  const PriorMoments mc = run(core::FourPointMethod::monte_carlo, 20240521);
+  double worst = 0.0;
+  for (Eigen::Index r = 0; r < 6; ++r)
+    for (Eigen::Index c = r; c < 6; ++c)
+      worst = std::max(worst, std::abs(mc.covariance[3](r, c) - wrong.covariance[3](r, c)) /
+                                  mc.covariance_standard_error[3](r, c));
+  EXPECT_GT(worst, kZ);
+}
+
+TEST(PriorMomentsStatistical, StandardErrorsDescribeSeedToSeedScatter) {
+  // Two independent Monte Carlo runs differ by N(0, SE₁² + SE₂²) per entry if the batch
+  // SEs are honest: every Σ^(4) entry within 4.5 combined SEs (21 entries).
+  const PriorMoments a = run(core::FourPointMethod::monte_carlo, 101);
+  const PriorMoments b = run(core::FourPointMethod::monte_carlo, 202);
+  for (Eigen::Index r = 0; r < 6; ++r) {
+    for (Eigen::Index c = r; c < 6; ++c) {
+      const double se = std::hypot(a.covariance_standard_error[3](r, c), b.covariance_standard_error[3](r, c));
+      EXPECT_TRUE(testing::WithinStandardErrors(a.covariance[3](r, c), b.covariance[3](r, c), se, kZ));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kernelmc::theory
