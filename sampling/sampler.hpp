@@ -47,9 +47,12 @@ struct SamplerSettings {
   // + √(2h) M^{-1/2}ξ (mala, overdamped). With adapt_step_size it is only the start of
   // the heuristic search. 1 is Stan's default stepsize.
   double step_size = 1.0;
-  // hmc: trajectory length T; L = max(1, ⌊T/ε⌋) leapfrog steps (Stan's base_static_hmc,
-  // whose default int_time is 2π).
-  double integration_time = 6.283185307179586;
+  // hmc: trajectory length T; L = max(1, ⌊T/ε⌋) leapfrog steps (as Stan's base_static_hmc).
+  // π/2 is a quarter period of a unit-variance Gaussian direction, the shape the adapted
+  // metric gives the target: there an exact trajectory maps q to an independent draw
+  // (Neal 2011, §5.4). Stan's default, 2π, is a full period there and returns the chain
+  // to its start.
+  double integration_time = 1.5707963267948966;
   int max_tree_depth = 10;          // nuts: at most 2^10 − 1 leapfrog steps; Stan's default
   // Divergence threshold on H − H₀ (Stan's base_nuts max_deltaH_ = 1000); applied to the
   // proposals of every Metropolised sampler.
