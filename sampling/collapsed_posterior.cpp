@@ -61,10 +61,7 @@ CollapsedPosterior::CollapsedPosterior(const core::ModelSpec& spec, const core::
       whitened_(data.size(), data.output_dim()), ay_(data.size(), data.output_dim()),
       feature_grad_(data.size(), spec.width(spec.depth())),
       cross_(data.output_dim(), spec.width(spec.depth())) {
-  if (data.output_dim() != spec.output_dim)
-    throw DataError("data targets: D = " + std::to_string(data.output_dim()) +
-                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
-                    ": they must be equal");
+  check_target_columns(spec, data.targets);
 }
 
 double CollapsedPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) {

@@ -1,18 +1,11 @@
 #include "sampling/full_posterior.hpp"
 
-#include <string>
-
-#include "core/error.hpp"
-
 namespace kernelmc::sampling {
 
 FullPosterior::FullPosterior(const core::ModelSpec& spec, const core::Dataset& data)
     : network_(spec, data.inputs), targets_(data.targets), kappa_(spec.kappa),
       residual_(data.targets.rows(), data.targets.cols()) {
-  if (data.output_dim() != spec.output_dim)
-    throw DataError("data targets: D = " + std::to_string(data.output_dim()) +
-                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
-                    ": they must be equal");
+  check_target_columns(spec, data.targets);
 }
 
 double FullPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta) {

@@ -48,6 +48,13 @@ void add_bias(double bias_scale, const ConstVectorMap& b, Eigen::MatrixXd& h) {
 
 }  // namespace
 
+void check_target_columns(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& targets) {
+  if (targets.cols() != spec.output_dim)
+    throw DataError("data targets: D = " + std::to_string(targets.cols()) +
+                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
+                    ": they must be equal");
+}
+
 Network::Network(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs)
     : spec_(spec), layout_(spec), inputs_(inputs), bias_scale_(std::sqrt(spec.bias_variance)) {
   if (inputs.cols() != spec.input_dim)

@@ -2,7 +2,8 @@
 // differences; the value against the full potential integrated over the readout (closed
 // Gaussian integral on the N×N side, and 1-D quadrature); the gradient against Fisher's
 // identity; the readout law (moments against a direct inverse, draws against the moments);
-// and the jitter policy.
+// and the jitter policy. The central-difference harness also checks the full potential
+// (sampling/full_posterior, THEORY.md §1.4): one harness for both, with the same cases.
 #include "sampling/collapsed_posterior.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <limits>
 #include <numbers>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.hpp"
@@ -39,6 +41,7 @@ struct Problem {
   core::ModelSpec spec;
   core::Dataset data;
   Eigen::VectorXd theta_hidden;  // θ_h
+  Eigen::VectorXd readout;       // (w, b_out), so that θ = (θ_h, readout)
 };
 
 Problem make_problem(const PosteriorCase& c, std::uint64_t index, Eigen::Index points = 5) {
@@ -55,7 +58,9 @@ Problem make_problem(const PosteriorCase& c, std::uint64_t index, Eigen::Index p
   core::Engine engine = core::make_stream(31, core::StreamPurpose::test, 0, index);
   p.data.inputs = core::standard_normal_matrix(engine, points, 3);
   p.data.targets = core::standard_normal_matrix(engine, points, c.outputs);
-  p.theta_hidden = core::standard_normal_matrix(engine, ParameterLayout(p.spec).hidden_size(), 1);
+  const ParameterLayout layout(p.spec);
+  p.theta_hidden = core::standard_normal_matrix(engine, layout.hidden_size(), 1);
+  p.readout = core::standard_normal_matrix(engine, layout.readout_size(), 1);
   return p;
 }
 
@@ -94,36 +99,37 @@ SymmetricSolve eigen_solve(const Eigen::MatrixXd& S) {
           eig.eigenvectors() * lambda.cwiseInverse().asDiagonal() * eig.eigenvectors().transpose()};
 }
 
-// Central differences, component by component. D_h = (U(θ + h e_i) − U(θ − h e_i))/(2h)
+// Central differences, component by component. D_h = (U(q + h e_i) − U(q − h e_i))/(2h)
 // has truncation error c_i h² + O(h⁴), so |D_h − D_{h/2}| ≈ 3 c_i (h/2)² is three times the
 // truncation error of D_{h/2}; the bound adds the rounding error of D_{h/2}, 2ε_U/h, with
 // ε_U = 1e-13 (1 + |U|) the error of one evaluation (≈ 450 ulp: sums of ≤ 100 terms
-// through ≤ 3 layers, and a 5×5 Cholesky with condition number < 100). For ReLU the
-// stencil must not cross a kink: every preactivation keeps its sign in every perturbed
+// through ≤ 3 layers, and a 5×5 Cholesky with condition number < 100). With h = 1e-4 and
+// |U| ~ 20 the bound is ~ 4e-8 against gradient entries of order 1. For ReLU the stencil
+// must not cross a kink: every preactivation keeps its sign in every perturbed
 // evaluation, otherwise the check fails.
-::testing::AssertionResult GradientMatchesCentralDifferences(CollapsedPosterior& potential,
-                                                             const Eigen::VectorXd& theta,
+template <class PotentialT>
+::testing::AssertionResult GradientMatchesCentralDifferences(PotentialT& potential, const Eigen::VectorXd& q,
                                                              const Eigen::VectorXd& gradient) {
   constexpr double h = 1e-4;
-  const double U = potential.value(theta);
+  const double U = potential.value(q);
   const Network& network = potential.network();
   const Eigen::Index L = network.layout().depth();
   std::vector<Eigen::ArrayXXd> signs;
   for (Eigen::Index l = 1; l <= L; ++l) signs.push_back((network.preactivation(l).array() > 0.0).cast<double>());
   const bool relu = network.spec().activation == Activation::relu;
   bool crossed_kink = false;
-  Eigen::VectorXd shifted = theta;
+  Eigen::VectorXd shifted = q;
   auto shifted_value = [&](Eigen::Index i, double step) {
-    shifted(i) = theta(i) + step;
+    shifted(i) = q(i) + step;
     const double value = potential.value(shifted);
-    shifted(i) = theta(i);
+    shifted(i) = q(i);
     for (Eigen::Index l = 1; relu && l <= L; ++l)
       crossed_kink |= ((network.preactivation(l).array() > 0.0).cast<double>() !=
                        signs[static_cast<std::size_t>(l - 1)]).any();
     return value;
   };
   const double rounding = 2.0 * 1e-13 * (1.0 + std::abs(U)) / h;
-  for (Eigen::Index i = 0; i < theta.size(); ++i) {
+  for (Eigen::Index i = 0; i < q.size(); ++i) {
     const double coarse = (shifted_value(i, h) - shifted_value(i, -h)) / (2.0 * h);
     const double fine = (shifted_value(i, h / 2.0) - shifted_value(i, -h / 2.0)) / h;
     if (crossed_kink) return ::testing::AssertionFailure() << "component " << i << ": stencil crosses a ReLU kink";
@@ -135,35 +141,76 @@ SymmetricSolve eigen_solve(const Eigen::MatrixXd& S) {
   return ::testing::AssertionSuccess();
 }
 
-class CollapsedPosteriorGradient : public ::testing::TestWithParam<PosteriorCase> {};
-
-TEST_P(CollapsedPosteriorGradient, MatchesCentralDifferences) {
-  const PosteriorCase& c = GetParam();
-  Problem p = make_problem(c, static_cast<std::uint64_t>(c.depth * 10 + c.outputs));
-  CollapsedPosterior potential(p.spec, p.data);
-  Eigen::VectorXd gradient(potential.dimension());
-  const double U = potential.value_and_gradient(p.theta_hidden, gradient);
-  EXPECT_EQ(U, potential.value(p.theta_hidden));
-  EXPECT_EQ(potential.last_jitter(), 0.0);
-  EXPECT_TRUE(GradientMatchesCentralDifferences(potential, p.theta_hidden, gradient));
+// The coordinates of each potential: all of θ for the full one, θ_h for the collapsed one.
+template <class PotentialT>
+Eigen::VectorXd coordinates(const Problem& p) {
+  if constexpr (std::is_same_v<PotentialT, FullPosterior>) {
+    Eigen::VectorXd theta(p.theta_hidden.size() + p.readout.size());
+    theta << p.theta_hidden, p.readout;
+    return theta;
+  } else {
+    return p.theta_hidden;
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllArchitectures, CollapsedPosteriorGradient, ::testing::ValuesIn(all_cases()),
-    [](const ::testing::TestParamInfo<PosteriorCase>& info) {
-      const PosteriorCase& c = info.param;
-      return std::string(core::activation_name(c.activation)) + "_L" + std::to_string(c.depth) + "_D" +
-             std::to_string(c.outputs) + (c.bias_variance > 0.0 ? "_bias" : "_nobias");
-    });
+// One harness for both potentials (the collapsed one is defined through the full one):
+// the analytic gradient matches central differences, value_and_gradient agrees with value.
+template <class PotentialT>
+void expect_gradient_matches_central_differences(const PosteriorCase& c) {
+  const Problem p = make_problem(c, static_cast<std::uint64_t>(c.depth * 10 + c.outputs));
+  PotentialT potential(p.spec, p.data);
+  const Eigen::VectorXd q = coordinates<PotentialT>(p);
+  Eigen::VectorXd gradient(potential.dimension());
+  const double U = potential.value_and_gradient(q, gradient);
+  EXPECT_EQ(U, potential.value(q));
+  EXPECT_TRUE(GradientMatchesCentralDifferences(potential, q, gradient));
+}
+
+// The twin that must fail: the likelihood part of the gradient scaled by 1 + 1e-6.
+template <class PotentialT>
+void expect_slightly_wrong_gradient_fails() {
+  const Problem p = make_problem({Activation::erf, 2, 2, 0.3}, 99);
+  PotentialT potential(p.spec, p.data);
+  const Eigen::VectorXd q = coordinates<PotentialT>(p);
+  Eigen::VectorXd gradient(potential.dimension());
+  potential.value_and_gradient(q, gradient);
+  const Eigen::VectorXd wrong = q + (1.0 + 1e-6) * (gradient - q);
+  EXPECT_FALSE(GradientMatchesCentralDifferences(potential, q, wrong));
+}
+
+std::string case_name(const ::testing::TestParamInfo<PosteriorCase>& info) {
+  const PosteriorCase& c = info.param;
+  return std::string(core::activation_name(c.activation)) + "_L" + std::to_string(c.depth) + "_D" +
+         std::to_string(c.outputs) + (c.bias_variance > 0.0 ? "_bias" : "_nobias");
+}
+
+class FullPosteriorGradient : public ::testing::TestWithParam<PosteriorCase> {};
+TEST_P(FullPosteriorGradient, MatchesCentralDifferences) {
+  expect_gradient_matches_central_differences<FullPosterior>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AllArchitectures, FullPosteriorGradient, ::testing::ValuesIn(all_cases()), case_name);
+
+class CollapsedPosteriorGradient : public ::testing::TestWithParam<PosteriorCase> {};
+TEST_P(CollapsedPosteriorGradient, MatchesCentralDifferences) {
+  expect_gradient_matches_central_differences<CollapsedPosterior>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AllArchitectures, CollapsedPosteriorGradient, ::testing::ValuesIn(all_cases()), case_name);
+
+TEST(FullPosterior, GradientCheckDetectsARelativeErrorOfOnePartInAMillion) {
+  expect_slightly_wrong_gradient_fails<FullPosterior>();
+}
 
 TEST(CollapsedPosterior, GradientCheckDetectsARelativeErrorOfOnePartInAMillion) {
-  // The twin that must fail: the likelihood part of the gradient scaled by 1 + 1e-6.
-  Problem p = make_problem({Activation::erf, 2, 2, 0.3}, 99);
-  CollapsedPosterior potential(p.spec, p.data);
-  Eigen::VectorXd gradient(potential.dimension());
-  potential.value_and_gradient(p.theta_hidden, gradient);
-  const Eigen::VectorXd wrong = p.theta_hidden + (1.0 + 1e-6) * (gradient - p.theta_hidden);
-  EXPECT_FALSE(GradientMatchesCentralDifferences(potential, p.theta_hidden, wrong));
+  expect_slightly_wrong_gradient_fails<CollapsedPosterior>();
+}
+
+TEST(CollapsedPosterior, NeedsNoJitterForWellConditionedKernels) {
+  for (const PosteriorCase& c : all_cases()) {
+    const Problem p = make_problem(c, static_cast<std::uint64_t>(c.depth * 10 + c.outputs));
+    CollapsedPosterior potential(p.spec, p.data);
+    EXPECT_TRUE(std::isfinite(potential.value(p.theta_hidden)));
+    EXPECT_EQ(potential.last_jitter(), 0.0);
+  }
 }
 
 TEST(CollapsedPosterior, ValueEqualsFullPotentialIntegratedOverReadout) {
