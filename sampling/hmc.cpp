@@ -13,6 +13,7 @@ HmcSampler::HmcSampler(const SamplerSettings& settings, Potential& potential)
 
 int HmcSampler::n_steps() const {
   const double steps = std::floor(settings_.integration_time / step_size_);
+  // The upper bound only keeps the conversion to int defined.
   return steps < 1.0 ? 1 : (steps > 1e9 ? 1000000000 : static_cast<int>(steps));
 }
 

@@ -1,5 +1,6 @@
 #include "sampling/nuts.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 

@@ -119,7 +119,9 @@ void Sampler::adapt(const TransitionInfo& info, const PhasePoint& state, core::E
 
 void Sampler::restart_step_size_adaptation(const PhasePoint& state, core::Engine& engine) {
   find_initial_step_size(state, engine);
-  step_size_adaptation_.set_mu(std::log(10.0 * step_size_));  // Hoffman & Gelman: μ = log(10 ε₀)
+  // Hoffman & Gelman: μ = log(10 ε₀) with ε₀ from the heuristic. (Stan's services set the
+  // first μ from the user's step size, before the heuristic; later ones as here.)
+  step_size_adaptation_.set_mu(std::log(10.0 * step_size_));
   step_size_adaptation_.restart();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The sampler contract (Stan's base_mcmc): one virtual `transition` that moves a phase
 // point one Markov step and returns a small record. Every sampler targets e^{−U} of a
-// Potential (THEORY.md §1.4) except overdamped Langevin, which is biased by O(h).
+// Potential (THEORY.md §1.4) exactly, except the unadjusted ones: overdamped Langevin
+// (bias O(h)) and underdamped Langevin without metropolis_correction (bias O(h²)).
 //
 // Warmup (Stan's adaptive samplers): between begin_warmup and end_warmup each
 // transition also adapts
@@ -49,9 +50,9 @@ struct SamplerSettings {
   double step_size = 1.0;
   // hmc: trajectory length T; L = max(1, ⌊T/ε⌋) leapfrog steps (as Stan's base_static_hmc).
   // π/2 is a quarter period of a unit-variance Gaussian direction, the shape the adapted
-  // metric gives the target: there an exact trajectory maps q to an independent draw
-  // (Neal 2011, §5.4). Stan's default, 2π, is a full period there and returns the chain
-  // to its start.
+  // metric gives the target: there an exact trajectory maps q to an independent draw.
+  // Stan's default, 2π, is a full period there and returns the chain to its start (on
+  // such periodicity see Neal 2011, "MCMC using Hamiltonian dynamics", §5.4).
   double integration_time = 1.5707963267948966;
   int max_tree_depth = 10;          // nuts: at most 2^10 − 1 leapfrog steps; Stan's default
   // Divergence threshold on H − H₀ (Stan's base_nuts max_deltaH_ = 1000); applied to the

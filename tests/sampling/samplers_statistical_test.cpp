@@ -18,7 +18,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
-#include <iostream>
+#include <ostream>
 #include <sstream>
 #include <vector>
 
