@@ -1,0 +1,451 @@
+#include "theory/tilted_expectations.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "theory/four_point.hpp"
+#include "theory/gauss_hermite.hpp"
+#include "theory/gaussian_expectations.hpp"
+#include "theory/jacobian_operators.hpp"
+
+namespace kernelmc::theory {
+
+namespace {
+
+using core::Activation;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", value);
+  return buffer;
+}
+
+// The symmetric square root R = C^{1/2} = V Λ^{1/2} Vᵀ (negative rounding eigenvalues
+// clamped to 0). It is a continuous function of C on the positive semidefinite matrices
+// and smooth where C is positive definite, so the map C ↦ {h_s = R z_s} of fixed points
+// or draws (common random numbers) stays smooth across solver iterations. A Cholesky
+// factor would not: for a singular C (the input kernel of rank ≤ d, or every kernel of a
+// linear network on such inputs) it succeeds or fails from one iteration to the next.
+struct SquareRoot {
+  Eigen::MatrixXd R;
+  Eigen::MatrixXd inverse;  // R⁻¹, formed only when C is positive definite
+  bool invertible = false;  // every eigenvalue above 1e-12 · max eigenvalue
+};
+
+SquareRoot square_root(const Eigen::Ref<const Eigen::MatrixXd>& C) {
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (C + C.transpose()));
+  const Eigen::VectorXd lambda = eig.eigenvalues().cwiseMax(0.0);
+  SquareRoot root;
+  root.R = eig.eigenvectors() * lambda.cwiseSqrt().asDiagonal() * eig.eigenvectors().transpose();
+  const double largest = lambda.maxCoeff();
+  root.invertible = largest > 0.0 && eig.eigenvalues().minCoeff() > 1e-12 * largest;
+  if (root.invertible)
+    root.inverse = eig.eigenvectors() * lambda.cwiseSqrt().cwiseInverse().asDiagonal() *
+                   eig.eigenvectors().transpose();
+  return root;
+}
+
+Eigen::MatrixXd symmetrised(const Eigen::Ref<const Eigen::MatrixXd>& M) {
+  return 0.5 * (M + M.transpose());
+}
+
+void check_exact_first_order(Activation activation, Eigen::Index P, std::string_view field) {
+  if (activation != Activation::linear && P > kMaxExactFirstOrderPoints)
+    throw ConfigError(std::string(field) + ": the exact first-order term of φ = " +
+                      std::string(core::activation_name(activation)) + " needs P <= " +
+                      std::to_string(kMaxExactFirstOrderPoints) + " (K×K 4-point functions), P = " +
+                      std::to_string(P));
+}
+
+// g Q[C̃] = g Σ_cd Cov_C(φφᵀ, φ_cφ_d) C̃_cd (THEORY.md §4.4 item 2); Isserlis' Q[M] = 2CMC
+// for linear φ, the K×K 4-point covariance of theory/four_point otherwise.
+Eigen::MatrixXd first_order_moment_shift(Activation activation, double g,
+                                         const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                         const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
+  if (activation == Activation::linear) return symmetrised(2.0 * g * C * tilt * C);
+  const Eigen::MatrixXd Q = product_covariance_quadrature(activation, C, kFirstOrderFourPointNodes);
+  return symmetrised(g * apply_triangle_covariance(Q, tilt));
+}
+
+// Jᵀ[C̃] at C (THEORY.md §3.4), the first-order (and untilted) value of ∂𝒲/∂C.
+Eigen::MatrixXd first_order_gradient(Activation activation, double g,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                     double pair_tolerance) {
+  const JacobianOperator J{g, expected_dphi_dphi(activation, C, pair_tolerance),
+                           expected_ddphi_phi(activation, C, pair_tolerance)};
+  return symmetrised(apply_jacobian_adjoint(J, tilt));
+}
+
+TiltGradientForm resolve_form(Activation activation, TiltGradientForm form) {
+  if (form == TiltGradientForm::automatic)
+    return activation == Activation::relu ? TiltGradientForm::score : TiltGradientForm::price;
+  if (form == TiltGradientForm::price && activation == Activation::relu)
+    throw ConfigError(
+        "theory.fb.gradient_form = price: φ = relu has a distributional φ'' that pointwise "
+        "evaluation misses; use score or automatic");
+  return form;
+}
+
+// Everything the estimator needs per point, formed once for a point set.
+struct PointValues {
+  Eigen::MatrixXd phi;      // M×P, φ(h_s)ᵀ
+  Eigen::MatrixXd dphi;     // φ'(h_s)ᵀ (Price form only)
+  Eigen::MatrixXd ddphi;    // φ''(h_s)ᵀ (Price form only)
+  Eigen::MatrixXd tilt_phi; // (C̃φ_s)ᵀ
+  Eigen::VectorXd exponent; // F_s = g φ_sᵀC̃φ_s
+};
+
+// The untilted exact values shared by every point subset.
+struct ExactTerms {
+  Eigen::MatrixXd second_moment;  // ⟨φφᵀ⟩_C, plus g Q[C̃] with exact_first_order
+  Eigen::MatrixXd gradient;       // Jᵀ[C̃] (Price always; score with exact_first_order), else 0
+};
+
+// The points' part of the estimator over rows [first, last) (their weights renormalised).
+struct PointPart {
+  Eigen::MatrixXd second_moment;
+  Eigen::MatrixXd gradient;
+  double effective_sample_size = 0.0;
+};
+
+class PointEstimator {
+ public:
+  PointEstimator(Activation activation, double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
+                 const Eigen::Ref<const Eigen::MatrixXd>& tilt, const GaussianPoints& points,
+                 const PointEstimateOptions& options)
+      : g_(g), tilt_(tilt), points_(points), options_(options),
+        form_(resolve_form(activation, options.gradient_form)) {
+    const Eigen::Index P = C.rows();
+    if (options.exact_first_order) check_exact_first_order(activation, P, "theory.fb.exact_first_order = true");
+    root_ = square_root(C);
+    if (options.gradient && form_ == TiltGradientForm::score && !root_.invertible)
+      throw NumericalError(
+          "tilted expectations: the score form needs C positive definite, but C has an "
+          "eigenvalue at rounding level (min eigenvalue " +
+          format_number(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(C, Eigen::EigenvaluesOnly)
+                            .eigenvalues()(0)) +
+          "); use gradient_form = price");
+    // Exact untilted terms (THEORY.md §4.4 item 3 control variate).
+    exact_.second_moment = expected_phi_phi(activation, C, options.pair_tolerance);
+    if (options.exact_first_order)
+      exact_.second_moment += first_order_moment_shift(activation, g, C, tilt);
+    if (options.gradient && (form_ == TiltGradientForm::price || options.exact_first_order))
+      exact_.gradient = first_order_gradient(activation, g, C, tilt, options.pair_tolerance);
+    else
+      exact_.gradient = Eigen::MatrixXd::Zero(P, P);
+    // Per-point values: h = R z for every point at once.
+    Eigen::MatrixXd H(points.z.rows(), P);
+    H.noalias() = points.z * root_.R.transpose();
+    values_.phi.resize(H.rows(), P);
+    core::apply_activation(activation, H, values_.phi);
+    if (options.gradient && form_ == TiltGradientForm::price) {
+      values_.dphi.resize(H.rows(), P);
+      core::apply_activation_derivative(activation, H, values_.dphi);
+      values_.ddphi =
+          H.unaryExpr([activation](double x) { return core::activation_second_derivative(activation, x); });
+    }
+    values_.tilt_phi.resize(H.rows(), P);
+    values_.tilt_phi.noalias() = values_.phi * tilt;
+    values_.exponent = g * values_.tilt_phi.cwiseProduct(values_.phi).rowwise().sum();
+  }
+
+  const ExactTerms& exact() const { return exact_; }
+
+  // THEORY.md §4.4: π̃ ∝ π e^F over the rows; d = π̃ − π is the (tilted − untilted)
+  // difference, lin = π(F − F̄) the points' own first-order part of it.
+  PointPart part(Eigen::Index first, Eigen::Index last) const {
+    const Eigen::Index M = last - first;
+    Eigen::VectorXd pi = points_.weights.segment(first, M);
+    pi /= pi.sum();
+    const Eigen::Ref<const Eigen::VectorXd> F = values_.exponent.segment(first, M);
+    const Eigen::VectorXd e = (F.array() - F.maxCoeff()).exp().matrix();
+    const Eigen::VectorXd pe = pi.cwiseProduct(e);
+    const double Z = pe.sum();
+    const Eigen::VectorXd tilted = pe / Z;
+    const Eigen::VectorXd d = tilted - pi;
+    const Eigen::VectorXd lin = pi.cwiseProduct((F.array() - pi.dot(F)).matrix());
+    const Eigen::VectorXd t_moment = options_.exact_first_order ? Eigen::VectorXd(d - lin) : d;
+
+    PointPart out;
+    out.effective_sample_size = Z * Z / pi.cwiseProduct(pi).dot(e.cwiseProduct(e));
+    const Eigen::Ref<const Eigen::MatrixXd> Phi = values_.phi.middleRows(first, M);
+    out.second_moment.noalias() = Phi.transpose() * t_moment.asDiagonal() * Phi;
+    out.second_moment = symmetrised(out.second_moment);
+
+    const Eigen::Index P = Phi.cols();
+    if (!options_.gradient) {
+      out.gradient = Eigen::MatrixXd::Zero(P, P);
+    } else if (form_ == TiltGradientForm::price) {
+      // g[C̃ ∘ Σ d φ'φ'ᵀ + diag(Σ d φ''∘(C̃φ))] + 2g² Σ π̃ (φ'∘C̃φ)(φ'∘C̃φ)ᵀ.
+      const Eigen::Ref<const Eigen::MatrixXd> D1 = values_.dphi.middleRows(first, M);
+      const Eigen::Ref<const Eigen::MatrixXd> D2 = values_.ddphi.middleRows(first, M);
+      const Eigen::Ref<const Eigen::MatrixXd> U = values_.tilt_phi.middleRows(first, M);
+      Eigen::MatrixXd outer(P, P);
+      outer.noalias() = D1.transpose() * d.asDiagonal() * D1;
+      out.gradient = g_ * tilt_.cwiseProduct(outer);
+      out.gradient.diagonal() += g_ * (D2.cwiseProduct(U).transpose() * d);
+      const Eigen::MatrixXd V = D1.cwiseProduct(U);
+      Eigen::MatrixXd second(P, P);
+      second.noalias() = V.transpose() * tilted.asDiagonal() * V;
+      out.gradient += 2.0 * g_ * g_ * second;
+    } else {
+      // ½ C⁻¹(Σ t hhᵀ)C⁻¹ = ½ R⁻¹(Σ t zzᵀ)R⁻¹ with h = R z, R = C^{1/2}.
+      const Eigen::VectorXd t = options_.exact_first_order ? Eigen::VectorXd(d - lin) : d;
+      const Eigen::Ref<const Eigen::MatrixXd> Z = points_.z.middleRows(first, M);
+      Eigen::MatrixXd G(P, P);
+      G.noalias() = Z.transpose() * t.asDiagonal() * Z;
+      out.gradient = 0.5 * root_.inverse * G * root_.inverse;
+    }
+    out.gradient = symmetrised(out.gradient);
+    return out;
+  }
+
+ private:
+  double g_;
+  Eigen::MatrixXd tilt_;
+  const GaussianPoints& points_;
+  PointEstimateOptions options_;
+  TiltGradientForm form_;
+  SquareRoot root_;
+  ExactTerms exact_;
+  PointValues values_;
+};
+
+TiltedExpectations combine(const ExactTerms& exact, const PointPart& part) {
+  TiltedExpectations out;
+  out.second_moment = exact.second_moment + part.second_moment;
+  out.gradient = exact.gradient + part.gradient;
+  const Eigen::Index P = out.second_moment.rows();
+  out.second_moment_error = Eigen::MatrixXd::Zero(P, P);
+  out.gradient_error = Eigen::MatrixXd::Zero(P, P);
+  out.effective_sample_size = part.effective_sample_size;
+  return out;
+}
+
+void check_measure(const Eigen::Ref<const Eigen::MatrixXd>& C,
+                   const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
+  if (C.rows() != C.cols() || tilt.rows() != C.rows() || tilt.cols() != C.rows() || C.rows() == 0)
+    throw DataError("tilted expectations: C is " + std::to_string(C.rows()) + "x" +
+                    std::to_string(C.cols()) + " and the tilt " + std::to_string(tilt.rows()) + "x" +
+                    std::to_string(tilt.cols()) + ": both must be the same non-empty square size");
+  if (!C.allFinite() || !tilt.allFinite())
+    throw NumericalError("tilted expectations: C or the tilt has a non-finite entry");
+}
+
+}  // namespace
+
+std::string_view tilt_method_name(TiltMethod method) {
+  switch (method) {
+    case TiltMethod::automatic: return "automatic";
+    case TiltMethod::linear_closed_form: return "linear_closed_form";
+    case TiltMethod::first_order: return "first_order";
+    case TiltMethod::quadrature: return "quadrature";
+    case TiltMethod::importance_sampling: return "importance_sampling";
+  }
+  return "?";
+}
+
+TiltMethod parse_tilt_method(std::string_view name, std::string_view field) {
+  for (TiltMethod m : {TiltMethod::automatic, TiltMethod::linear_closed_form, TiltMethod::first_order,
+                       TiltMethod::quadrature, TiltMethod::importance_sampling})
+    if (name == tilt_method_name(m)) return m;
+  throw ConfigError(std::string(field) + " = \"" + std::string(name) +
+                    "\": must be automatic, linear_closed_form, first_order, quadrature or "
+                    "importance_sampling");
+}
+
+std::string_view tilt_gradient_form_name(TiltGradientForm form) {
+  switch (form) {
+    case TiltGradientForm::automatic: return "automatic";
+    case TiltGradientForm::price: return "price";
+    case TiltGradientForm::score: return "score";
+  }
+  return "?";
+}
+
+TiltGradientForm parse_tilt_gradient_form(std::string_view name, std::string_view field) {
+  for (TiltGradientForm f : {TiltGradientForm::automatic, TiltGradientForm::price, TiltGradientForm::score})
+    if (name == tilt_gradient_form_name(f)) return f;
+  throw ConfigError(std::string(field) + " = \"" + std::string(name) +
+                    "\": must be automatic, price or score");
+}
+
+GaussianPoints tensor_gauss_hermite_points(Eigen::Index dimension, Eigen::Index nodes) {
+  const GaussHermiteRule rule = gauss_hermite_rule(nodes);
+  Eigen::Index count = 1;
+  for (Eigen::Index j = 0; j < dimension; ++j) count *= nodes;
+  GaussianPoints points;
+  points.z.resize(count, dimension);
+  points.weights.resize(count);
+  for (Eigen::Index i = 0; i < count; ++i) {
+    Eigen::Index rest = i;
+    double w = 1.0;
+    for (Eigen::Index j = dimension - 1; j >= 0; --j) {
+      const Eigen::Index k = rest % nodes;
+      rest /= nodes;
+      points.z(i, j) = rule.nodes(k);
+      w *= rule.weights(k);
+    }
+    points.weights(i) = w;
+  }
+  return points;
+}
+
+GaussianPoints tilted_base_draws(std::uint64_t seed, Eigen::Index layer, Eigen::Index samples,
+                                 Eigen::Index dimension) {
+  if (samples < 2 * kImportanceBatches)
+    throw ConfigError("theory.fb.importance_samples = " + std::to_string(samples) + ": must be >= " +
+                      std::to_string(2 * kImportanceBatches) + " (" +
+                      std::to_string(kImportanceBatches) + " batches of at least 2 draws)");
+  core::Engine engine = core::make_stream(seed, core::StreamPurpose::tilted_mc, 0,
+                                          static_cast<std::uint64_t>(layer));
+  GaussianPoints draws;
+  draws.z = core::standard_normal_matrix(engine, samples, dimension);
+  draws.weights = Eigen::VectorXd::Constant(samples, 1.0 / static_cast<double>(samples));
+  for (Eigen::Index b = 0; b <= kImportanceBatches; ++b)
+    draws.batch_starts.push_back(b * samples / kImportanceBatches);
+  return draws;
+}
+
+GaussianPoints point_subset(const GaussianPoints& points, Eigen::Index first, Eigen::Index last) {
+  GaussianPoints out;
+  out.z = points.z.middleRows(first, last - first);
+  out.weights = points.weights.segment(first, last - first);
+  out.weights /= out.weights.sum();
+  return out;
+}
+
+bool linear_tilt_normalisable(double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
+                              const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
+  check_measure(C, tilt);
+  const Eigen::Index P = C.rows();
+  const SquareRoot root = square_root(C);
+  const Eigen::MatrixXd T =
+      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * root.R.transpose() * tilt * root.R;
+  return Eigen::LLT<Eigen::MatrixXd>(symmetrised(T)).info() == Eigen::Success;
+}
+
+TiltedExpectations linear_tilted_expectations(double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                              const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
+  check_measure(C, tilt);
+  const Eigen::Index P = C.rows();
+  // THEORY.md §4.3, linear: q = N(0, (C⁻¹ − 2gC̃)⁻¹) on the range of C. With C = RRᵀ,
+  // h = Rz and z ~ N(0, (I − 2gRᵀC̃R)⁻¹), so ⟨hhᵀ⟩_q = R(I − 2gRᵀC̃R)⁻¹Rᵀ.
+  const SquareRoot root = square_root(C);
+  const Eigen::MatrixXd T =
+      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * root.R.transpose() * tilt * root.R;
+  const Eigen::LLT<Eigen::MatrixXd> llt(symmetrised(T));
+  if (llt.info() != Eigen::Success)
+    throw NumericalError("tilted expectations: I - 2g R^T C~ R is not positive definite (min eigenvalue " +
+                         format_number(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+                                           symmetrised(T), Eigen::EigenvaluesOnly)
+                                           .eigenvalues()(0)) +
+                         "): the tilted measure of the linear layer is not normalisable");
+  TiltedExpectations out;
+  out.second_moment = symmetrised(root.R * llt.solve(root.R.transpose()));
+  // ∂𝒲/∂C = gC̃(I − 2gCC̃)⁻¹ = gC̃ + 2g²C̃⟨hhᵀ⟩_qC̃ (push-through identity), the Price form
+  // with φ' = 1, φ'' = 0.
+  out.gradient = symmetrised(g * tilt + 2.0 * g * g * tilt * out.second_moment * tilt);
+  out.second_moment_error = Eigen::MatrixXd::Zero(P, P);
+  out.gradient_error = Eigen::MatrixXd::Zero(P, P);
+  out.effective_sample_size = kNaN;
+  return out;
+}
+
+TiltedExpectations first_order_tilted_expectations(core::Activation activation, double g,
+                                                   const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                   const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                   double pair_tolerance) {
+  check_measure(C, tilt);
+  check_exact_first_order(activation, C.rows(), "theory.fb.method = first_order");
+  TiltedExpectations out;
+  out.second_moment = symmetrised(expected_phi_phi(activation, C, pair_tolerance)) +
+                      first_order_moment_shift(activation, g, C, tilt);
+  out.gradient = first_order_gradient(activation, g, C, tilt, pair_tolerance);
+  const Eigen::Index P = C.rows();
+  out.second_moment_error = Eigen::MatrixXd::Zero(P, P);
+  out.gradient_error = Eigen::MatrixXd::Zero(P, P);
+  out.effective_sample_size = kNaN;
+  out.truncation_order = 2;
+  return out;
+}
+
+TiltedExpectations point_set_tilted_expectations(core::Activation activation, double g,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                 const GaussianPoints& points,
+                                                 const PointEstimateOptions& options) {
+  check_measure(C, tilt);
+  const PointEstimator estimator(activation, g, C, tilt, points, options);
+  return combine(estimator.exact(), estimator.part(0, points.z.rows()));
+}
+
+Eigen::Index coarse_quadrature_nodes(Eigen::Index nodes) { return (2 * nodes + 2) / 3; }
+
+TiltedExpectations quadrature_tilted_expectations(core::Activation activation, double g,
+                                                  const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                  const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                  Eigen::Index nodes,
+                                                  const PointEstimateOptions& options) {
+  check_measure(C, tilt);
+  if (C.rows() > kMaxQuadraturePoints)
+    throw ConfigError("theory.fb.method = quadrature: the tensor rule needs P <= " +
+                      std::to_string(kMaxQuadraturePoints) + " (n^P nodes), P = " +
+                      std::to_string(C.rows()));
+  const Eigen::Index coarse = coarse_quadrature_nodes(nodes);
+  TiltedExpectations fine = point_set_tilted_expectations(
+      activation, g, C, tilt, tensor_gauss_hermite_points(C.rows(), nodes), options);
+  const TiltedExpectations rough = point_set_tilted_expectations(
+      activation, g, C, tilt, tensor_gauss_hermite_points(C.rows(), coarse), options);
+  fine.second_moment_error = (fine.second_moment - rough.second_moment).cwiseAbs();
+  fine.gradient_error = (fine.gradient - rough.gradient).cwiseAbs();
+  fine.effective_sample_size = kNaN;
+  return fine;
+}
+
+TiltedExpectations importance_sampling_tilted_expectations(core::Activation activation, double g,
+                                                           const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                           const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                           const GaussianPoints& draws,
+                                                           const PointEstimateOptions& options) {
+  check_measure(C, tilt);
+  if (draws.z.cols() != C.rows() || draws.batch_starts.size() < 3)
+    throw DataError("importance sampling: the base draws have " + std::to_string(draws.z.cols()) +
+                    " columns and " + std::to_string(draws.batch_starts.size()) +
+                    " batch boundaries: need P = " + std::to_string(C.rows()) +
+                    " columns and at least two batches (tilted_base_draws)");
+  const PointEstimator estimator(activation, g, C, tilt, draws, options);
+  TiltedExpectations out = combine(estimator.exact(), estimator.part(0, draws.z.rows()));
+  // Standard error from the spread of the batch replicates of the points' part.
+  const Eigen::Index P = C.rows();
+  const Eigen::Index B = static_cast<Eigen::Index>(draws.batch_starts.size()) - 1;
+  Eigen::MatrixXd sum_m = Eigen::MatrixXd::Zero(P, P), sum2_m = Eigen::MatrixXd::Zero(P, P);
+  Eigen::MatrixXd sum_g = Eigen::MatrixXd::Zero(P, P), sum2_g = Eigen::MatrixXd::Zero(P, P);
+  for (Eigen::Index b = 0; b < B; ++b) {
+    const PointPart part = estimator.part(draws.batch_starts[static_cast<std::size_t>(b)],
+                                          draws.batch_starts[static_cast<std::size_t>(b + 1)]);
+    sum_m += part.second_moment;
+    sum2_m += part.second_moment.cwiseAbs2();
+    sum_g += part.gradient;
+    sum2_g += part.gradient.cwiseAbs2();
+  }
+  const double n = static_cast<double>(B);
+  auto standard_error = [n](const Eigen::MatrixXd& s, const Eigen::MatrixXd& s2) {
+    const Eigen::MatrixXd variance = ((s2 - s.cwiseAbs2() / n) / (n - 1.0)).cwiseMax(0.0);
+    return Eigen::MatrixXd((variance / n).cwiseSqrt());
+  };
+  out.second_moment_error = standard_error(sum_m, sum2_m);
+  out.gradient_error = standard_error(sum_g, sum2_g);
+  return out;
+}
+
+}  // namespace kernelmc::theory
