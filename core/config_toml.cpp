@@ -66,6 +66,27 @@ void visit_fields(S& s, V&& visit) {
 }
 
 template <class S, class V>
+  requires SectionOf<S, SamplerSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("kind", s.kind);
+  visit("metric", s.metric);
+  visit("step_size", s.step_size);
+  visit("integration_time", s.integration_time);
+  visit("max_tree_depth", s.max_tree_depth);
+  visit("max_energy_error", s.max_energy_error);
+  visit("friction", s.friction);
+  visit("metropolis_correction", s.metropolis_correction);
+  visit("adapt_step_size", s.adapt_step_size);
+  visit("target_accept", s.target_accept);
+  visit("adapt_gamma", s.adapt_gamma);
+  visit("adapt_kappa", s.adapt_kappa);
+  visit("adapt_t0", s.adapt_t0);
+  visit("adapt_init_buffer", s.adapt_init_buffer);
+  visit("adapt_term_buffer", s.adapt_term_buffer);
+  visit("adapt_base_window", s.adapt_base_window);
+}
+
+template <class S, class V>
   requires SectionOf<S, RunSettings>
 void visit_fields(S& s, V&& visit) {
   visit("seed", s.seed);
@@ -80,6 +101,7 @@ void visit_sections(C& c, V&& visit) {
   visit("data", c.data);
   visit("prior", c.prior);
   visit("theory", c.theory);
+  visit("sampler", c.sampler);
   visit("run", c.run);
 }
 
@@ -168,6 +190,18 @@ void read_value(const toml::node& node, const std::string& field, FourPointMetho
   out = parse_four_point_method(name, field);
 }
 
+void read_value(const toml::node& node, const std::string& field, SamplerKind& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_sampler_kind(name, field);
+}
+
+void read_value(const toml::node& node, const std::string& field, MetricKind& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_metric_kind(name, field);
+}
+
 // A list field takes an array or a single value (`g = 2.0` means g = [2.0]).
 template <class T>
 void read_value(const toml::node& node, const std::string& field, std::vector<T>& out) {
@@ -198,6 +232,12 @@ std::string toml_value(const std::string&, Activation value) {
 }
 std::string toml_value(const std::string&, FourPointMethod value) {
   return std::string(four_point_method_name(value));
+}
+std::string toml_value(const std::string&, SamplerKind value) {
+  return std::string(sampler_kind_name(value));
+}
+std::string toml_value(const std::string&, MetricKind value) {
+  return std::string(metric_kind_name(value));
 }
 template <class T>
 toml::array toml_value(const std::string& field, const std::vector<T>& values) {

@@ -5,14 +5,12 @@
 // M⁻¹ = I, and a diagonal metric starts there.
 #include <Eigen/Core>
 
+#include "core/config.hpp"
 #include "core/rng.hpp"
 
 namespace kernelmc::sampling {
 
-enum class MetricKind {
-  unit,      // M = I, never adapted
-  diagonal,  // M⁻¹ = diagonal of the posterior variances, estimated during warmup
-};
+using core::MetricKind;  // unit | diagonal, the [sampler] metric of core/config.hpp
 
 class Metric {
  public:

@@ -40,6 +40,12 @@ Config non_trivial_config() {
   c.theory.four_point_nodes = 40;
   c.theory.quadrature_max_points = 3;
   c.theory.four_point_samples = 123;
+  c.sampler.kind = SamplerKind::underdamped_langevin;
+  c.sampler.metric = MetricKind::unit;
+  c.sampler.step_size = 0.123456789;
+  c.sampler.friction = 2.5;
+  c.sampler.target_accept = 0.65;
+  c.sampler.adapt_init_buffer = 10;
   c.run.seed = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   c.run.threads = 7;
   c.run.output_dir = "out/run 1";
@@ -268,7 +274,7 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   const Config c = non_trivial_config();
   const nlohmann::json j = nlohmann::json::parse(to_json(c));
   ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j.size(), 5u);
+  EXPECT_EQ(j.size(), 6u);
   EXPECT_EQ(j["model"]["depth"], 4);
   EXPECT_EQ(j["model"]["widths"], nlohmann::json({7, 11, 13, 17}));
   EXPECT_EQ(j["model"]["activation"], "tanh");
@@ -282,8 +288,10 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   EXPECT_EQ(j["theory"]["quadrature_tolerance"].get<double>(), 2.5e-13);
   EXPECT_EQ(j["run"]["seed"].get<std::uint64_t>(), c.run.seed);
   EXPECT_EQ(j["run"]["output_dir"], "out/run 1");
+  EXPECT_EQ(j["sampler"]["kind"], "underdamped_langevin");
+  EXPECT_EQ(j["sampler"]["metric"], "unit");
   // Same keys as the TOML sections.
-  for (const char* section : {"model", "data", "prior", "theory", "run"})
+  for (const char* section : {"model", "data", "prior", "theory", "sampler", "run"})
     EXPECT_TRUE(j.contains(section)) << section;
   EXPECT_EQ(j["data"].size(), 9u);
 }
