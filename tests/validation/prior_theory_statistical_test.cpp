@@ -49,13 +49,21 @@ Measured measure(const kc::ModelSpec& spec, const Eigen::MatrixXd& X, Eigen::Ind
   return m;
 }
 
-// Config A, erf g = 2, L = 3, N = 64: 2·10⁵ networks, shared by the two tests below (≈ 8 s).
+// Config A, erf g = 2, L = 3, at N = 64: 2·10⁵ sampled networks and the theory at N = 1
+// (NΣ, Nμ), shared by the two tests below (≈ 8 s of sampling).
+constexpr Eigen::Index kThreeLayerWidth = 64;
+kc::ModelSpec config_a_three_layers_spec(Eigen::Index width) {
+  return kc::uniform_model(3, 3, width, kc::Activation::erf, 2.0, 0.0, 1.0);
+}
 const Measured& config_a_three_layers() {
-  static const Measured m = [] {
-    const kc::ModelSpec spec = kc::uniform_model(3, 3, 64, kc::Activation::erf, 2.0, 0.0, 1.0);
-    return measure(spec, kc::config_a_dataset().inputs, 4, 200000, 12);
-  }();
+  static const Measured m =
+      measure(config_a_three_layers_spec(kThreeLayerWidth), kc::config_a_dataset().inputs, 4, 200000, 12);
   return m;
+}
+const kt::PriorMoments& config_a_three_layers_theory() {
+  static const kt::PriorMoments t =
+      kt::prior_moments(config_a_three_layers_spec(1), kc::config_a_dataset().inputs, kc::TheorySettings{}, 1);
+  return t;
 }
 
 }  // namespace
@@ -90,11 +98,8 @@ TEST(PriorTheoryVsSampler, OneLayerMeanAndCovarianceAgreeExactlyAtSmallWidth) {
 // the shift is allowed as 2·(16/64)·0.012 = 0.006 in N·E units (measured 0.152 − 0.145
 // at N = 16, THEORY.md §3.4 table), plus 4.5 SE.
 TEST(PriorTheoryVsSampler, ThreeLayerCovarianceAndMeanShiftAgreeToOrderOneOverN) {
-  const kc::Dataset data = kc::config_a_dataset();
-  const Eigen::Index N = 64;
-  const kc::ModelSpec spec = kc::uniform_model(3, 3, N, kc::Activation::erf, 2.0, 0.0, 1.0);
-  kc::TheorySettings ts;
-  const kt::PriorMoments theory_n1 = kt::prior_moments(kc::with_uniform_width(spec, 1), data.inputs, ts, 1);
+  const Eigen::Index N = kThreeLayerWidth;
+  const kt::PriorMoments& theory_n1 = config_a_three_layers_theory();
   const Measured& m = config_a_three_layers();
   const Eigen::MatrixXd& nsigma = theory_n1.covariance[3];
   const Eigen::VectorXd gp = kc::upper_triangle(theory_n1.nngp.layer(4));
@@ -116,13 +121,9 @@ TEST(PriorTheoryVsSampler, ThreeLayerCovarianceAndMeanShiftAgreeToOrderOneOverN)
 // the test above has the power to see a missing O(1/N) term. The diagonal shift
 // Nμ = −0.145 is ≈ 10 SE at this M.
 TEST(PriorTheoryVsSampler, MissingMeanShiftIsDetected) {
-  const kc::Dataset data = kc::config_a_dataset();
-  const Eigen::Index N = 64;
-  const kc::ModelSpec spec = kc::uniform_model(3, 3, N, kc::Activation::erf, 2.0, 0.0, 1.0);
-  kc::TheorySettings ts;
-  const kt::PriorMoments theory_n1 = kt::prior_moments(kc::with_uniform_width(spec, 1), data.inputs, ts, 1);
+  const Eigen::Index N = kThreeLayerWidth;
   const Measured& m = config_a_three_layers();
-  const Eigen::VectorXd gp = kc::upper_triangle(theory_n1.nngp.layer(4));
+  const Eigen::VectorXd gp = kc::upper_triangle(config_a_three_layers_theory().nngp.layer(4));
   const double z = bonferroni_z(1e-4, 6);
   bool rejected = false;
   for (Eigen::Index k = 0; k < gp.size(); ++k)
