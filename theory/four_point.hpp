@@ -3,8 +3,11 @@
 // the covariance of the products φ_aφ_b over h ~ N(0, C),
 //   Q_{k,k'} = Cov_C(φ_aφ_b, φ_cφ_d) = ⟨φ_aφ_bφ_cφ_d⟩ − ⟨φ_aφ_b⟩⟨φ_cφ_d⟩,
 // over upper-triangle pairs k = (a ≤ b), k' = (c ≤ d) (order of core::upper_triangle).
-// V^(l) = (g_l²/N_{l−1}) Q at C^(l−1). Two routes: tensor Gauss–Hermite over the distinct
-// inputs of each quadruple, and Monte Carlo with batch replicates for standard errors.
+// V^(l) = (g_l²/N_{l−1}) Q at C^(l−1). Deterministic routes: Isserlis (linear), an exact
+// sign-moment integral (erf, any variance) and tensor Gauss–Hermite over the distinct
+// inputs of each quadruple (any φ); and Monte Carlo with batch replicates for standard
+// errors. Gauss–Hermite converges slowly for saturating φ at large variance (see
+// gauss_hermite_four_point_error), so `automatic` only uses it where it is accurate.
 #include <Eigen/Core>
 #include <vector>
 
@@ -23,9 +26,11 @@ inline constexpr Eigen::Index kFourPointBatches = 100;
 inline constexpr Eigen::Index kMinDrawsPerBatch = 2;
 
 // Tanh 4-point functions go through tensor Gauss–Hermite only while the rule stays
-// affordable and converged: at most this many innermost nodes per layer (C(P,4)·n⁴;
-// ≈ 1.5 s on one core at ≈ 15 ns per activation call) ...
-inline constexpr double kMaxGaussHermiteNodes = 1e8;
+// affordable and converged: at most this many innermost nodes per layer (C(P,4)·n⁴).
+// Measured ≈ 35 ns per node on one (shared) core: 2e7 nodes ≈ 0.7 s per layer, so three
+// layers stay within the 5 s budget of the main job. With n = 28 this allows P ≤ 6;
+// P = 8 (4.3e7 nodes, 4.6 s for three layers) goes to Monte Carlo ...
+inline constexpr double kMaxGaussHermiteNodes = 2e7;
 // ... and while the n-point and 2n-point rules agree on ⟨φ²⟩ and ⟨φ⁴⟩ at the largest
 // variance to this absolute accuracy (Monte Carlo at the default 10⁶ draws has SEs of
 // ≈ 1e-4 on these entries, so a quadrature bias below 1e-6 is negligible next to it).

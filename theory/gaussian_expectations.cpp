@@ -1,6 +1,7 @@
 #include "theory/gaussian_expectations.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -86,6 +87,25 @@ double linear_pair(PairMoment moment, double Cab) {
 }
 
 bool has_closed_form(Activation activation) { return activation != Activation::tanh; }
+
+// φ, φ', …, φ'''' at x from one evaluation of the transcendental part (the forms of
+// activation_derivative_of_order).
+std::array<double, 5> derivatives_up_to_4(Activation activation, double x) {
+  switch (activation) {
+    case Activation::linear: return {x, 1.0, 0.0, 0.0, 0.0};
+    case Activation::relu: return {x > 0.0 ? x : 0.0, x > 0.0 ? 1.0 : 0.0, 0.0, 0.0, 0.0};
+    case Activation::erf: {
+      const double e = 2.0 * std::numbers::inv_sqrtpi * std::exp(-x * x);
+      return {std::erf(x), e, -2.0 * x * e, (4.0 * x * x - 2.0) * e, (12.0 * x - 8.0 * x * x * x) * e};
+    }
+    case Activation::tanh: {
+      const double t = std::tanh(x);
+      const double s = 1.0 - t * t;
+      return {t, s, -2.0 * t * s, -2.0 * s * (1.0 - 3.0 * t * t), 8.0 * t * s * (2.0 - 3.0 * t * t)};
+    }
+  }
+  return {};
+}
 
 double closed_form_pair(Activation activation, PairMoment moment, double Caa, double Cbb,
                         double Cab, bool diagonal) {
@@ -287,19 +307,39 @@ Eigen::Matrix3d pair_expectation_hessian(core::Activation activation, double Caa
     }
     case Activation::tanh: {
       // Price's theorem (THEORY.md §9.1): each C_aa derivative is ½∂²_a, the C_ab
-      // derivative is ∂_a∂_b.
+      // derivative is ∂_a∂_b. One pass over the 2-D rule (Cholesky with h_a first) gives
+      // all five expectations, with one activation call per node.
       const GaussHermiteRule rule = gauss_hermite_rule(pair_quadrature_nodes(
           activation, std::max(Caa, Cbb), tolerance, {{4, 0}, {2, 2}, {3, 1}}));
-      auto E = [&](int i, int j) {
-        return derivative_pair_expectation_quadrature(activation, i, j, Caa, Cbb, Cab, rule);
-      };
-      const double d22 = E(2, 2);
-      H(aa, aa) = 0.25 * E(4, 0);
-      H(bb, bb) = 0.25 * E(0, 4);
-      H(aa, bb) = H(bb, aa) = 0.25 * d22;
-      H(aa, ab) = H(ab, aa) = 0.5 * E(3, 1);
-      H(bb, ab) = H(ab, bb) = 0.5 * E(1, 3);
-      H(ab, ab) = d22;
+      const double ra = std::sqrt(std::max(Caa, 0.0));
+      const double rba = ra > 0.0 ? Cab / ra : 0.0;
+      const double rbb = std::sqrt(std::max(Cbb - rba * rba, 0.0));
+      double e40 = 0.0, e04 = 0.0, e22 = 0.0, e31 = 0.0, e13 = 0.0;
+      for (Eigen::Index i = 0; i < rule.nodes.size(); ++i) {
+        const std::array<double, 5> da = derivatives_up_to_4(activation, ra * rule.nodes(i));
+        double s40 = 0.0, s04 = 0.0, s22 = 0.0, s31 = 0.0, s13 = 0.0;
+        for (Eigen::Index j = 0; j < rule.nodes.size(); ++j) {
+          const std::array<double, 5> db = derivatives_up_to_4(activation, rba * rule.nodes(i) + rbb * rule.nodes(j));
+          const double w = rule.weights(j);
+          s40 += w * db[0];
+          s04 += w * db[4];
+          s22 += w * db[2];
+          s31 += w * db[1];
+          s13 += w * db[3];
+        }
+        const double w = rule.weights(i);
+        e40 += w * da[4] * s40;
+        e04 += w * da[0] * s04;
+        e22 += w * da[2] * s22;
+        e31 += w * da[3] * s31;
+        e13 += w * da[1] * s13;
+      }
+      H(aa, aa) = 0.25 * e40;
+      H(bb, bb) = 0.25 * e04;
+      H(aa, bb) = H(bb, aa) = 0.25 * e22;
+      H(aa, ab) = H(ab, aa) = 0.5 * e31;
+      H(bb, ab) = H(ab, bb) = 0.5 * e13;
+      H(ab, ab) = e22;
       return H;
     }
   }

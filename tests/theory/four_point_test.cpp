@@ -229,10 +229,10 @@ TEST(FourPoint, AutomaticMethodFollowsActivationSizeAndAccuracy) {
   EXPECT_EQ(resolve_four_point_method(settings, Activation::erf, 13, 0.5), FourPointMethod::monte_carlo);
   EXPECT_EQ(resolve_four_point_method(settings, Activation::relu, 3, 0.5), FourPointMethod::monte_carlo);
   // tanh: quadrature when converged and affordable; not at variance 2 (error 2e-3), not
-  // at P = 12 (C(12,4)·28⁴ = 3e8 nodes).
-  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 8, 0.25), FourPointMethod::quadrature);
-  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 8, 2.0), FourPointMethod::monte_carlo);
-  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 12, 0.25), FourPointMethod::monte_carlo);
+  // at P = 8 (C(8,4)·28⁴ = 4.3e7 > kMaxGaussHermiteNodes nodes).
+  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 6, 0.25), FourPointMethod::quadrature);
+  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 6, 2.0), FourPointMethod::monte_carlo);
+  EXPECT_EQ(resolve_four_point_method(settings, Activation::tanh, 8, 0.25), FourPointMethod::monte_carlo);
   settings.four_point = FourPointMethod::quadrature;
   EXPECT_EQ(resolve_four_point_method(settings, Activation::relu, 40, 9.0), FourPointMethod::quadrature);
 }
