@@ -14,5 +14,6 @@ struct CommonOptions {
 };
 
 int run_prior(const CommonOptions& options);
+int run_sample(const CommonOptions& options);
 
 }  // namespace kernelmc::cli
