@@ -1,0 +1,103 @@
+// Monte Carlo checks of the importance-sampling FB solver (THEORY.md §4.4 item 4, §4.5, V10):
+// agreement with the linear closed form and with the deterministic quadrature solver
+// within the reported standard errors (batch re-solves), each with a twin that must fail,
+// and bit-identical results for any thread count.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/dataset.hpp"
+#include "core/dataset_generators.hpp"
+#include "core/model_spec.hpp"
+#include "support/statistical.hpp"
+#include "theory/fb_solver.hpp"
+
+namespace kernelmc::theory {
+namespace {
+
+using core::Activation;
+
+core::Dataset linear_task() {
+  core::Dataset data = core::config_b_dataset();
+  data.targets.col(0) << 1.0, 0.5, -1.0, -0.3;
+  return data;
+}
+
+// Largest |a − b| / error over the upper triangles of layers 2..L+1.
+double worst_z(const FbSolution& a, const core::KernelStack& b, const core::KernelStack& error) {
+  double worst = 0.0;
+  for (Eigen::Index l = 2; l <= a.kernels.top_layer(); ++l)
+    for (Eigen::Index i = 0; i < 4; ++i)
+      for (Eigen::Index j = i; j < 4; ++j)
+        worst = std::max(worst, std::abs(a.kernels.layer(l)(i, j) - b.layer(l)(i, j)) / error.layer(l)(i, j));
+  return worst;
+}
+
+core::KernelStack sum(const core::KernelStack& a, const core::KernelStack& b) {
+  core::KernelStack out = a;
+  for (Eigen::Index l = 1; l <= a.top_layer(); ++l) out.layer(l) += b.layer(l);
+  return out;
+}
+
+TEST(FbSolverStatistical, ImportanceSamplingMatchesLinearClosedFormWithinStandardErrors) {
+  // V10. 20 compared entries (2 layers × 10); 4.5 SE two-sided (per-entry false-fail
+  // 7e-6, family-wise 1.4e-4) of the 20-batch standard error of the solution.
+  const core::ModelSpec spec = core::uniform_model(3, 2, 50, Activation::linear, 1.3, 0.0, 0.7);
+  const core::Dataset data = linear_task();
+  const FbSolution exact = solve_fb(spec, data, {.method = TiltMethod::linear_closed_form});
+  core::ModelSpec wider = spec;
+  wider.widths = {55, 55};
+  const FbSolution wrong = solve_fb(wider, data, {.method = TiltMethod::linear_closed_form});
+  for (bool exact_first_order : {true, false}) {
+    const FbSolution is = solve_fb(spec, data,
+                                   {.method = TiltMethod::importance_sampling, .importance_samples = 40000,
+                                    .seed = 17, .exact_first_order = exact_first_order});
+    const double z = worst_z(is, exact.kernels, is.kernel_errors);
+    EXPECT_LT(z, 4.5) << "exact_first_order " << exact_first_order;
+    RecordProperty(std::string("worst_z_") + (exact_first_order ? "exact_first_order" : "plain"), std::to_string(z));
+    // Twin that must fail: the closed form of a network 10 % wider.
+    EXPECT_GT(worst_z(is, wrong.kernels, is.kernel_errors), 4.5) << "exact_first_order " << exact_first_order;
+    for (Eigen::Index l = 2; l <= 3; ++l)
+      EXPECT_GT(is.effective_sample_size[static_cast<std::size_t>(l - 1)], 0.5 * 40000);
+  }
+}
+
+TEST(FbSolverStatistical, ImportanceSamplingMatchesQuadratureOnConfigB) {
+  // Config B (erf) at N = 50: IS (S = 4e4) vs the 16-node quadrature solver; the bound is
+  // 4.5 SE of IS (20 entries, as above) plus the quadrature's own error estimate.
+  const core::ModelSpec spec = core::uniform_model(3, 2, 50, Activation::erf, 2.0, 0.0, 1.0);
+  const core::Dataset data = core::config_b_dataset();
+  const FbSolution quadrature = solve_fb(spec, data, {.quadrature_nodes = 16});
+  const FbSolution is = solve_fb(spec, data,
+                                 {.method = TiltMethod::importance_sampling, .importance_samples = 40000, .seed = 3});
+  const core::KernelStack bound_error = sum(is.kernel_errors, quadrature.kernel_errors);
+  const double z = worst_z(is, quadrature.kernels, bound_error);
+  EXPECT_LT(z, 4.5);
+  RecordProperty("worst_z", std::to_string(z));
+  // Twin that must fail: quadrature at N = 45.
+  const FbSolution wrong =
+      solve_fb(core::uniform_model(3, 2, 45, Activation::erf, 2.0, 0.0, 1.0), data, {.quadrature_nodes = 16});
+  EXPECT_GT(worst_z(is, wrong.kernels, bound_error), 4.5);
+}
+
+TEST(FbSolverStatistical, ImportanceSamplingIsBitIdenticalForAnyThreadCount) {
+  const core::ModelSpec spec = core::uniform_model(3, 2, 50, Activation::erf, 2.0, 0.0, 1.0);
+  const core::Dataset data = core::config_b_dataset();
+  const FbSettings settings{.method = TiltMethod::importance_sampling, .importance_samples = 4000, .seed = 9};
+  const int previous = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const FbSolution one = solve_fb(spec, data, settings);
+  omp_set_num_threads(2);
+  const FbSolution two = solve_fb(spec, data, settings);
+  omp_set_num_threads(previous);
+  for (Eigen::Index l = 1; l <= 3; ++l) {
+    EXPECT_EQ(one.kernels.layer(l), two.kernels.layer(l));
+    EXPECT_EQ(one.kernel_errors.layer(l), two.kernel_errors.layer(l));
+    EXPECT_EQ(one.tilts.layer(l), two.tilts.layer(l));
+  }
+}
+
+}  // namespace
+}  // namespace kernelmc::theory

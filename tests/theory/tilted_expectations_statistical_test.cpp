@@ -1,0 +1,122 @@
+// Monte Carlo checks of the importance-sampling tilted expectations (THEORY.md §4.4 item 4):
+// agreement with the deterministic tensor rule within the reported standard errors, the
+// honesty of those standard errors over independent seeds, and the variance reduction
+// of the exact first-order control variate. Each comparison has a twin that must fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "core/activation.hpp"
+#include "support/statistical.hpp"
+#include "theory/tilted_expectations.hpp"
+
+namespace kernelmc::theory {
+namespace {
+
+using core::Activation;
+using kernelmc::testing::bonferroni_z;
+
+Eigen::Matrix3d kernel() {
+  Eigen::Matrix3d C;
+  C << 0.40, 0.15, -0.10,
+       0.15, 0.35, 0.05,
+      -0.10, 0.05, 0.30;
+  return C;
+}
+
+Eigen::Matrix3d tilt() {
+  Eigen::Matrix3d T;
+  T << 0.10, -0.08, 0.05,
+      -0.08, 0.12, 0.06,
+       0.05, 0.06, -0.07;
+  return T;
+}
+
+PointEstimateOptions options(bool exact_first_order) {
+  return {.gradient_form = TiltGradientForm::price, .exact_first_order = exact_first_order, .pair_tolerance = 1e-12};
+}
+
+// Largest |estimate − reference| / (SE + reference error) over the 12 upper-triangle
+// entries of the second moment and the gradient.
+double worst_z(const TiltedExpectations& is, const TiltedExpectations& reference) {
+  double worst = 0.0;
+  for (Eigen::Index a = 0; a < 3; ++a) {
+    for (Eigen::Index b = a; b < 3; ++b) {
+      worst = std::max(worst, std::abs(is.second_moment(a, b) - reference.second_moment(a, b)) /
+                                  (is.second_moment_error(a, b) + reference.second_moment_error(a, b)));
+      worst = std::max(worst, std::abs(is.gradient(a, b) - reference.gradient(a, b)) /
+                                  (is.gradient_error(a, b) + reference.gradient_error(a, b)));
+    }
+  }
+  return worst;
+}
+
+TEST(TiltedExpectationsStatistical, ImportanceSamplingAgreesWithQuadratureWithinStandardErrors) {
+  const double g = 2.0;
+  // S = 2e5 draws (≈ 20 ms): 20 batches of 1e4.
+  const GaussianPoints draws = tilted_base_draws(20240521, 2, 200000, 3);
+  // Bonferroni over 12 entries at family-wise α = 1e-4: z ≈ 4.5. The SE comes from 20
+  // batches, so it is itself uncertain by ≈ 16 %; the reference adds its |Q_20 − Q_14|.
+  const double z = bonferroni_z(1e-4, 12);
+  for (bool exact_first_order : {true, false}) {
+    const TiltedExpectations is =
+        importance_sampling_tilted_expectations(Activation::erf, g, kernel(), tilt(), draws, options(exact_first_order));
+    const TiltedExpectations reference =
+        quadrature_tilted_expectations(Activation::erf, g, kernel(), tilt(), 20, options(true));
+    const double worst = worst_z(is, reference);
+    EXPECT_LT(worst, z) << "exact_first_order " << exact_first_order;
+    RecordProperty(std::string("worst_z_") + (exact_first_order ? "exact_first_order" : "plain"), std::to_string(worst));
+    // Twin that must fail: the reference at the opposite tilt.
+    const TiltedExpectations wrong =
+        quadrature_tilted_expectations(Activation::erf, g, kernel(), -tilt(), 20, options(true));
+    EXPECT_GT(worst_z(is, wrong), z) << "exact_first_order " << exact_first_order;
+    EXPECT_GT(is.effective_sample_size, 0.9 * 200000);
+  }
+}
+
+TEST(TiltedExpectationsStatistical, StandardErrorsMatchSpreadOverSeeds) {
+  // R = 40 independent seeds, S = 2e4 each: the reported SE should match the spread of
+  // the estimates around the (quadrature) truth. With 20-batch SEs, z = (est − truth)/SE
+  // is ≈ t with 19 degrees of freedom, E z² = 19/17 = 1.12, sd(z²) ≈ 1.8; the mean of
+  // 40 z² has sd ≈ 0.28. Acceptance band [0.4, 2.2] (false-fail well below 1e-3 by a
+  // normal approximation to the mean, ≈ 2.6 sd on each side); an SE wrong by a factor 2
+  // moves the mean z² to 0.28 or 4.5 and fails.
+  const double g = 2.0;
+  const TiltedExpectations truth =
+      quadrature_tilted_expectations(Activation::erf, g, kernel(), tilt(), 20, options(false));
+  const int R = 40;
+  double sum_z2_moment = 0.0, sum_z2_gradient = 0.0;
+  for (int r = 0; r < R; ++r) {
+    const GaussianPoints draws = tilted_base_draws(1000 + static_cast<std::uint64_t>(r), 2, 20000, 3);
+    const TiltedExpectations is =
+        importance_sampling_tilted_expectations(Activation::erf, g, kernel(), tilt(), draws, options(false));
+    sum_z2_moment += std::pow((is.second_moment(0, 1) - truth.second_moment(0, 1)) / is.second_moment_error(0, 1), 2);
+    sum_z2_gradient += std::pow((is.gradient(0, 1) - truth.gradient(0, 1)) / is.gradient_error(0, 1), 2);
+  }
+  const double mean_moment = sum_z2_moment / R, mean_gradient = sum_z2_gradient / R;
+  RecordProperty("mean_z2_second_moment", std::to_string(mean_moment));
+  RecordProperty("mean_z2_gradient", std::to_string(mean_gradient));
+  EXPECT_GT(mean_moment, 0.4);
+  EXPECT_LT(mean_moment, 2.2);
+  EXPECT_GT(mean_gradient, 0.4);
+  EXPECT_LT(mean_gradient, 2.2);
+}
+
+TEST(TiltedExpectationsStatistical, ExactFirstOrderShrinksStandardError) {
+  // With C̃ small the points' part is O(C̃) without and O(C̃²) with the exact first-order
+  // term, so the SE ratio is O(C̃) ≈ 0.1 at a tenth of the moderate tilt: require < ⅓.
+  const double g = 2.0;
+  const Eigen::MatrixXd T = 0.1 * tilt();
+  const GaussianPoints draws = tilted_base_draws(3, 2, 100000, 3);
+  const TiltedExpectations plain =
+      importance_sampling_tilted_expectations(Activation::erf, g, kernel(), T, draws, options(false));
+  const TiltedExpectations refined =
+      importance_sampling_tilted_expectations(Activation::erf, g, kernel(), T, draws, options(true));
+  EXPECT_LT(refined.second_moment_error.maxCoeff(), plain.second_moment_error.maxCoeff() / 3.0);
+  RecordProperty("se_ratio", std::to_string(refined.second_moment_error.maxCoeff() / plain.second_moment_error.maxCoeff()));
+}
+
+}  // namespace
+}  // namespace kernelmc::theory
