@@ -6,20 +6,14 @@
 #include "core/rng.hpp"
 #include "support/statistical.hpp"
 #include "theory/four_point.hpp"
+#include "theory/kernel_fixtures.hpp"
 
 namespace kernelmc::theory {
 namespace {
 
 using core::Activation;
 
-Eigen::MatrixXd moderate_kernel() {
-  Eigen::MatrixXd C(4, 4);
-  C << 1.0, 0.4, -0.2, 0.2,
-       0.4, 0.8, 0.1, -0.2,
-      -0.2, 0.1, 0.6, 0.2,
-       0.2, -0.2, 0.2, 0.9;
-  return C;
-}
+using fixtures::moderate_kernel;
 
 struct Estimate {
   Eigen::MatrixXd mean, standard_error;

@@ -15,6 +15,7 @@
 #include "core/kernel_stack.hpp"
 #include "theory/gauss_hermite.hpp"
 #include "theory/gaussian_expectations.hpp"
+#include "theory/kernel_fixtures.hpp"
 
 // libgomp comes with kernelmc::theory; declared here so that the test can vary the
 // thread count without compiling itself with -fopenmp.
@@ -26,17 +27,7 @@ namespace {
 
 using core::Activation;
 
-// Positive definite (smallest eigenvalue 0.17), variances ≤ 1: 4-D Gauss–Hermite with 80
-// nodes is converged to ≈ 1e-10 here (gauss_hermite_four_point_error(erf, 1, 80) ≈ 1e-10
-// is the worst case, all variance in one direction).
-Eigen::MatrixXd moderate_kernel() {
-  Eigen::MatrixXd C(4, 4);
-  C << 1.0, 0.4, -0.2, 0.2,
-       0.4, 0.8, 0.1, -0.2,
-      -0.2, 0.1, 0.6, 0.2,
-       0.2, -0.2, 0.2, 0.9;
-  return C;
-}
+using fixtures::moderate_kernel;
 
 std::vector<std::array<Eigen::Index, 4>> quadruple_types() {
   // 4 distinct; 3 distinct; two pairs; a triple; one input four times.

@@ -4,6 +4,7 @@
 
 #include "core/kernel_stack.hpp"
 #include "core/rng.hpp"
+#include "theory/kernel_fixtures.hpp"
 #include "theory/nngp.hpp"
 
 namespace kernelmc::theory {
@@ -11,21 +12,9 @@ namespace {
 
 using core::Activation;
 
-// A positive definite 4×4 kernel with correlations up to 0.6.
-Eigen::MatrixXd test_kernel() {
-  Eigen::MatrixXd C(4, 4);
-  C << 1.2, 0.5, -0.3, 0.2,
-       0.5, 0.9, 0.1, -0.4,
-      -0.3, 0.1, 0.7, 0.3,
-       0.2, -0.4, 0.3, 1.0;
-  return C;
-}
-
-Eigen::MatrixXd random_symmetric(std::uint64_t index, Eigen::Index P) {
-  core::Engine engine = core::make_stream(7, core::StreamPurpose::test, 0, index);
-  const Eigen::MatrixXd A = core::standard_normal_matrix(engine, P, P);
-  return 0.5 * (A + A.transpose());
-}
+// A positive definite 4×4 kernel (smallest eigenvalue 0.17), variances ≤ 1.
+Eigen::MatrixXd test_kernel() { return fixtures::moderate_kernel(); }
+using fixtures::random_symmetric;
 
 // Central difference of 𝒢_l along a symmetric direction M.
 Eigen::MatrixXd finite_difference(const core::ModelSpec& spec, const Eigen::MatrixXd& C,

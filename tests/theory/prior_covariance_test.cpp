@@ -10,6 +10,7 @@
 #include "core/dataset_generators.hpp"
 #include "core/rng.hpp"
 #include "theory/deep_linear_oracles.hpp"
+#include "theory/kernel_fixtures.hpp"
 #include "theory/nngp.hpp"
 #include "theory/prior_moments.hpp"
 
@@ -18,14 +19,8 @@ namespace {
 
 using core::Activation;
 
-// Config A (THEORY.md §8) at N = 1, so that Σ is NΣ.
-core::ModelSpec config_a_spec() { return core::uniform_model(3, 3, 1, Activation::erf, 2.0, 0.0, 1.0); }
-
-Eigen::MatrixXd random_symmetric(std::uint64_t index, Eigen::Index P) {
-  core::Engine engine = core::make_stream(11, core::StreamPurpose::test, 0, index);
-  const Eigen::MatrixXd A = core::standard_normal_matrix(engine, P, P);
-  return 0.5 * (A + A.transpose());
-}
+using fixtures::config_a_spec;
+using fixtures::random_symmetric;
 
 double entry(const Eigen::MatrixXd& Sigma, Eigen::Index a, Eigen::Index b, Eigen::Index c, Eigen::Index d) {
   const Eigen::Index P = 3;

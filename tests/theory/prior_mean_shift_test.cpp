@@ -8,6 +8,7 @@
 #include "core/dataset_generators.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/rng.hpp"
+#include "theory/kernel_fixtures.hpp"
 #include "theory/nngp.hpp"
 #include "theory/prior_covariance.hpp"
 #include "theory/prior_moments.hpp"
@@ -23,8 +24,7 @@ TEST(PriorMeanShift, ConfigAMeanShiftMatchesTheoryReferenceValues) {
   // Gauss–Hermite with n = 60 reproduces all three printed digits: −0.1449104, 0.0307046,
   // 0.0375281, against −0.1449180, 0.0307241, 0.0375426 exactly). The difference is at
   // most 2.4e-5; the tolerance is that of the Σ reference values, 5e-5.
-  const core::ModelSpec spec = core::uniform_model(3, 3, 1, Activation::erf, 2.0, 0.0, 1.0);
-  const PriorMoments m = prior_moments(spec, core::config_a_dataset().inputs, core::TheorySettings{}, 1);
+  const PriorMoments m = prior_moments(fixtures::config_a_spec(), core::config_a_dataset().inputs, core::TheorySettings{}, 1);
   const Eigen::MatrixXd& mu = m.mean_shift.layer(4);
   for (Eigen::Index a = 0; a < 3; ++a) EXPECT_NEAR(mu(a, a), -0.14491, 5e-5);
   EXPECT_NEAR(mu(0, 1), 0.03070, 5e-5);
@@ -90,7 +90,7 @@ TEST(PriorMeanShift, ExactHessianMatchesFiniteDifferenceRecipe) {
 
 TEST(PriorMeanShift, RecursionAddsJacobianOfPreviousShift) {
   // μ^(l) = J^(l)[μ^(l−1)] + ½∇²𝒢_l : Σ^(l−1), assembled by hand from the pieces.
-  const core::ModelSpec spec = core::uniform_model(3, 3, 1, Activation::erf, 2.0, 0.0, 1.0);
+  const core::ModelSpec spec = fixtures::config_a_spec();
   const core::Dataset data = core::config_a_dataset();
   const PriorMoments m = prior_moments(spec, data.inputs, core::TheorySettings{}, 1);
   const core::KernelStack& C = m.nngp;

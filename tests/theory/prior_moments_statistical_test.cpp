@@ -4,6 +4,7 @@
 
 #include "core/dataset_generators.hpp"
 #include "support/statistical.hpp"
+#include "theory/kernel_fixtures.hpp"
 #include "theory/prior_moments.hpp"
 
 namespace kernelmc::theory {
@@ -13,7 +14,7 @@ using core::Activation;
 
 // Config A at N = 1 (NΣ, Nμ). Monte Carlo with the default S = 10⁶ draws per layer
 // (≈ 1 s for three layers) against the exact quadrature route.
-core::ModelSpec config_a_spec(double g = 2.0) { return core::uniform_model(3, 3, 1, Activation::erf, g, 0.0, 1.0); }
+using fixtures::config_a_spec;
 
 PriorMoments run(core::FourPointMethod method, std::uint64_t seed, double g = 2.0) {
   core::TheorySettings settings;

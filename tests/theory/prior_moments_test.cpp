@@ -5,6 +5,7 @@
 #include "core/dataset_generators.hpp"
 #include "core/rng.hpp"
 #include "theory/four_point.hpp"
+#include "theory/kernel_fixtures.hpp"
 
 // libgomp comes with kernelmc::theory; declared here so that the test can vary the
 // thread count without compiling itself with -fopenmp.
@@ -16,7 +17,7 @@ namespace {
 
 using core::Activation;
 
-core::ModelSpec config_a_spec() { return core::uniform_model(3, 3, 1, Activation::erf, 2.0, 0.0, 1.0); }
+using fixtures::config_a_spec;
 
 TEST(PriorMoments, QuadratureResultsHaveShapesAndZeroStandardErrors) {
   const PriorMoments m = prior_moments(config_a_spec(), core::config_a_dataset().inputs, core::TheorySettings{}, 1);
