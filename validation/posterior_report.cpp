@@ -47,6 +47,16 @@ std::string format(const char* spec, double v) {
   return buf;
 }
 
+// "0.05598 +- 0.00026": the MCSE to two significant digits, the mean to the same decimal.
+std::string value_pm(double mean, double se) {
+  if (!std::isfinite(mean)) return "n/a";
+  if (!std::isfinite(se) || se <= 0.0) return format("%.6g", mean) + " +- " + format("%.2g", se);
+  const int decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(se))), 0, 15);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.*f +- %.*f", decimals, mean, decimals, se);
+  return buf;
+}
+
 // "64" when every entry is equal (one N or g for all layers), else "64, 32".
 template <class T>
 std::string per_layer_text(const std::vector<T>& values) {
@@ -75,7 +85,8 @@ ordered_json posterior_settings_json(const PosteriorRunSettings& s) {
           {"draw_readout", s.draw_readout},
           {"batches", s.batches},
           {"max_entry_draw_values", s.max_entry_draw_values},
-          {"write_draws", s.write_draws}};
+          {"write_draws", s.write_draws},
+          {"draw_layers", s.draw_layers}};
 }
 
 ordered_json summary_json(const ScalarSummary& s, Eigen::Index points) {
@@ -155,6 +166,12 @@ const std::vector<std::string> kSamplerColumns = {"energy", "accept_stat", "dive
 
 std::string kernel_file(Eigen::Index layer) { return "kernel_layer" + std::to_string(layer) + ".npy"; }
 
+// Whether the kernel draws of layer l are written (posterior.draw_layers; empty: all).
+bool layer_written(const PosteriorRunResult& r, Eigen::Index layer) {
+  const auto& chosen = r.posterior.draw_layers;
+  return chosen.empty() || std::find(chosen.begin(), chosen.end(), layer) != chosen.end();
+}
+
 }  // namespace
 
 std::string format_posterior_table(const PosteriorRunResult& r) {
@@ -181,7 +198,7 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
         << r.config.sampler.max_tree_depth << " hit " << s.max_tree_depth_hits << " times)";
   out << ", " << format("%.1f", s.mean_leapfrog) << " gradients/draw\n\n";
 
-  out << "layer  summary    posterior mean +- MCSE          sd     R-hat  ESS bulk  ESS tail\n";
+  out << "layer  summary      posterior mean +- MCSE        sd     R-hat  ESS bulk  ESS tail\n";
   for (const auto& layer : k.layers) {
     for (const auto& sum : layer.summaries) {
       char line[256];
@@ -190,9 +207,9 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
                       std::string(sampling::kernel_summary_name(sum.kind)).c_str(),
                       undefined_reason(sum.kind, k.points).c_str());
       } else {
-        std::snprintf(line, sizeof line, "%5lld  %-7s  %12s +- %-10s %10s  %8s  %8s  %8s\n",
+        std::snprintf(line, sizeof line, "%5lld  %-7s  %28s  %9s  %8s  %8s  %8s\n",
                       static_cast<long long>(layer.layer), std::string(sampling::kernel_summary_name(sum.kind)).c_str(),
-                      format("%.5f", sum.mean).c_str(), format("%.5f", sum.mcse).c_str(), format("%.4f", sum.sd).c_str(),
+                      value_pm(sum.mean, sum.mcse).c_str(), format("%.4g", sum.sd).c_str(),
                       format("%.4f", sum.rhat).c_str(), format("%.0f", sum.ess_bulk).c_str(),
                       format("%.0f", sum.ess_tail).c_str());
       }
@@ -214,8 +231,11 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
     if (k.points <= 6) {
       for (Eigen::Index a = 0; a < k.points; ++a) {
         out << "    ";
-        for (Eigen::Index b = 0; b < k.points; ++b)
-          out << format("%9.5f", layer.mean(a, b)) << " +- " << format("%-8.5f", layer.mcse(a, b)) << " ";
+        for (Eigen::Index b = 0; b < k.points; ++b) {
+          char cell[64];
+          std::snprintf(cell, sizeof cell, "%24s", value_pm(layer.mean(a, b), layer.mcse(a, b)).c_str());
+          out << cell;
+        }
         out << "\n";
       }
     }
@@ -300,10 +320,12 @@ std::string posterior_draws_manifest(const PosteriorRunResult& r) {
                    {"columns", kSamplerColumns},
                    {"description", "per draw: the transition that produced it (Stan's sampler_params)"}});
   if (r.kernels.entry_draws_kept) {
-    for (const auto& layer : r.kernels.layers)
+    for (const auto& layer : r.kernels.layers) {
+      if (!layer_written(r, layer.layer)) continue;
       files.push_back({{"file", kernel_file(layer.layer)},
                        {"shape", {C, n, P, P}},
                        {"description", "per draw: the kernel C^(" + std::to_string(layer.layer) + ")"}});
+    }
   } else {
     j["not_written"] = r.entry_draws_note;
   }
@@ -335,6 +357,7 @@ std::filesystem::path write_posterior_report(const PosteriorRunResult& r, const 
 
     if (r.kernels.entry_draws_kept) {
       for (const auto& layer : r.kernels.layers) {
+        if (!layer_written(r, layer.layer)) continue;
         values.clear();
         values.reserve(static_cast<std::size_t>(C * n * P * P));
         for (const Eigen::MatrixXd& chain : layer.entry_draws) {

@@ -23,8 +23,8 @@ std::string posterior_report_json(const PosteriorRunResult& result);
 std::string posterior_draws_manifest(const PosteriorRunResult& result);
 
 // Writes posterior.json into `directory`, and with posterior.write_draws first the
-// draws (draws/summaries.npy, draws/sampler.npy, draws/kernel_layer<l>.npy when the
-// entry draws were kept, draws/manifest.json). Each file is written atomically, the
+// draws (draws/summaries.npy, draws/sampler.npy, draws/kernel_layer<l>.npy for the
+// layers of posterior.draw_layers when the entry draws were kept, draws/manifest.json). Each file is written atomically, the
 // report last. Returns the path of posterior.json.
 std::filesystem::path write_posterior_report(const PosteriorRunResult& result,
                                              const std::filesystem::path& directory);

@@ -121,6 +121,13 @@ PosteriorRunResult run_posterior(const core::Config& config, const PosteriorRunS
   result.dataset_name = data.name;
   result.targets = data.targets;
   result.chain_settings = chain_settings(posterior, config.run.seed, result.spec);
+  const Eigen::Index top = result.spec.depth() + 1;
+  for (std::size_t i = 0; i < posterior.draw_layers.size(); ++i) {
+    const Eigen::Index l = posterior.draw_layers[i];
+    if (l < 2 || l > top)
+      throw ConfigError("posterior.draw_layers[" + std::to_string(i + 1) + "] = " + std::to_string(l) +
+                        ": must be a layer in [2, L+1 = " + std::to_string(top) + "]");
+  }
   const sampling::ChainSettings& cs = result.chain_settings;
 
   const Eigen::Index P = data.size();

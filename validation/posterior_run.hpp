@@ -36,6 +36,9 @@ struct PosteriorRunSettings {
   // entries get batch-means errors only, and the report says so.
   double max_entry_draw_values = 1e7;
   bool write_draws = false;    // write the draws as .npy files with a JSON manifest
+  // Layers l (2..L+1) whose kernel draws are written; empty: every layer. Checked against
+  // the model in run_posterior (posterior.draw_layers[i]).
+  std::vector<Eigen::Index> draw_layers = {};
   bool operator==(const PosteriorRunSettings&) const = default;
 };
 

@@ -16,7 +16,6 @@
 // Budget (measured on the shared 2-core machine, under load): (b) 0.2 s, (c) 13 s,
 // (e) 6 s + 2 s for its twin.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <Eigen/Cholesky>
 #include <algorithm>

@@ -153,6 +153,17 @@ TEST(PosteriorReport, WritesDrawsInChainDrawLayoutWithAManifest) {
   fs::remove_all(dir);
 }
 
+TEST(PosteriorReport, WritesOnlyTheChosenLayersKernelDraws) {
+  PosteriorRunResult r = small_run(true);
+  r.posterior.draw_layers = {3};
+  const fs::path dir = scratch("chosen");
+  write_posterior_report(r, dir);
+  EXPECT_FALSE(fs::exists(dir / "draws" / "kernel_layer2.npy"));
+  EXPECT_TRUE(fs::exists(dir / "draws" / "kernel_layer3.npy"));
+  EXPECT_EQ(json::parse(slurp(dir / "draws" / "manifest.json"))["files"].size(), 3u);
+  fs::remove_all(dir);
+}
+
 TEST(PosteriorReport, ManifestSaysWhyKernelDrawsWereNotWritten) {
   const PosteriorRunResult r = small_run(true, 100.0);
   const fs::path dir = scratch("no_kernels");

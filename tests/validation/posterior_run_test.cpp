@@ -63,6 +63,16 @@ TEST(PosteriorRun, BadConfigOrDataIsRejectedBeforeSampling) {
   core::Config config = small_config();
   config.sampler.target_accept = 1.5;
   EXPECT_THROW(run_posterior(config, kSmall, core::config_b_dataset(), silent), ConfigError);
+  PosteriorRunSettings layers = kSmall;
+  layers.draw_layers = {2, 4};
+  try {
+    run_posterior(small_config(), layers, core::config_b_dataset(), silent);
+    ADD_FAILURE() << "accepted layer 4 of an L = 2 network";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("posterior.draw_layers[2] = 4: must be a layer in [2, L+1 = 3]"),
+              std::string::npos)
+        << e.what();
+  }
   core::Dataset data = core::config_b_dataset();
   data.targets(2, 0) = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THROW(run_posterior(small_config(), kSmall, data, silent), DataError);
