@@ -160,7 +160,8 @@ TiltedExpectations tilted_at(const Problem& pb, const LayerPoints& points, Eigen
   switch (pb.method) {
     case TiltMethod::linear_closed_form: return linear_tilted_expectations(g, C, tilt);
     case TiltMethod::first_order:
-      return first_order_tilted_expectations(pb.spec->activation, g, C, tilt, pb.options.pair_tolerance);
+      return first_order_tilted_expectations(pb.spec->activation, g, C, tilt, pb.options.pair_tolerance,
+                                             pb.options.four_point_nodes);
     case TiltMethod::automatic:
     case TiltMethod::quadrature:
     case TiltMethod::importance_sampling: break;
@@ -555,16 +556,34 @@ FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, cons
                            format_number(lowest) + " x max|C|: not positive semidefinite");
   }
 
-  // Error of the solution: solve again with a perturbed evaluation of the same map.
+  // Error of the solution: solve again with a perturbed evaluation of the same map. The
+  // 4-point functions of tanh and ReLU come from a 4-D rule (first-order term), so those
+  // re-solves also drop it to the coarse node count.
   solution.kernel_errors = core::zero_kernel_stack(L + 1, P);
+  const bool rule_four_point = spec.activation != Activation::linear && spec.activation != Activation::erf &&
+                               (pb.method == TiltMethod::first_order || settings.exact_first_order);
+  Problem coarse_pb = pb;
+  coarse_pb.options.four_point_nodes = coarse_quadrature_nodes(pb.options.four_point_nodes);
+  auto add_difference = [&](const Attempt& other) {
+    for (Eigen::Index l = 2; l <= L + 1; ++l)
+      solution.kernel_errors.layer(l) += (solution.kernels.layer(l) - other.kernels.layer(l)).cwiseAbs();
+  };
   if (settings.estimate_errors && pb.method == TiltMethod::quadrature) {
     const GaussianPoints coarse = tensor_gauss_hermite_points(P, coarse_quadrature_nodes(settings.quadrature_nodes));
     const LayerPoints coarse_points(static_cast<std::size_t>(L + 1), &coarse);
-    const Attempt rough = attempt(pb, coarse_points, solution.kernels, 1.0);
+    const Attempt rough = attempt(coarse_pb, coarse_points, solution.kernels, 1.0);
     if (!rough.converged) fail_solve("error estimate with the coarse rule: ", rough);
-    for (Eigen::Index l = 2; l <= L + 1; ++l)
-      solution.kernel_errors.layer(l) = (solution.kernels.layer(l) - rough.kernels.layer(l)).cwiseAbs();
+    add_difference(rough);
+  } else if (settings.estimate_errors && pb.method == TiltMethod::first_order && rule_four_point) {
+    const Attempt rough = attempt(coarse_pb, points, solution.kernels, 1.0);
+    if (!rough.converged) fail_solve("error estimate with the coarse 4-point rule: ", rough);
+    add_difference(rough);
   } else if (settings.estimate_errors && pb.method == TiltMethod::importance_sampling) {
+    if (rule_four_point) {
+      const Attempt rough = attempt(coarse_pb, points, solution.kernels, 1.0);
+      if (!rough.converged) fail_solve("error estimate with the coarse 4-point rule: ", rough);
+      add_difference(rough);
+    }
     const std::vector<Eigen::Index>& starts = owned[0].batch_starts;
     const Eigen::Index B = static_cast<Eigen::Index>(starts.size()) - 1;
     std::vector<Attempt> replicates(static_cast<std::size_t>(B));
@@ -587,7 +606,7 @@ FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, cons
       for (const Attempt& r : replicates) mean += r.kernels.layer(l) / n;
       Eigen::MatrixXd squares = Eigen::MatrixXd::Zero(P, P);
       for (const Attempt& r : replicates) squares += (r.kernels.layer(l) - mean).cwiseAbs2();
-      solution.kernel_errors.layer(l) = (squares / ((n - 1.0) * n)).cwiseSqrt();
+      solution.kernel_errors.layer(l) += (squares / ((n - 1.0) * n)).cwiseSqrt();
     }
   }
   return solution;

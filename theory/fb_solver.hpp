@@ -52,13 +52,18 @@ struct FbSettings {
   TiltGradientForm gradient_form = TiltGradientForm::automatic;
   // Quadrature and importance sampling: add the exact first-order term and let the points
   // estimate only the O(C̃²) remainder (theory/tilted_expectations.hpp). Off gives the bare
-  // control variate of THEORY.md §4.4 item 3, whose error enters at O(C̃).
+  // control variate of THEORY.md §4.4 item 3, whose error enters at O(C̃). The term is
+  // exact for linear and erf φ; for tanh and ReLU it comes from a 4-D Gauss–Hermite rule
+  // whose error is included in kernel_errors and at large variances can exceed what the
+  // term removes (tanh, C_aa = 2: 5e-4 against 3e-5 for false with 16 nodes).
   bool exact_first_order = true;
   // Absolute accuracy of the tanh 2-point functions (as theory.quadrature_tolerance).
   double pair_tolerance = 1e-10;
   // Also estimate the error of the solution by solving again: with the coarse rule
   // (⌈2n/3⌉ nodes; error |C_n − C_m|) for quadrature, on each of the kImportanceBatches
-  // batches of the draws (error = their SD/√B) for importance sampling. About one more solve.
+  // batches of the draws (error = their SD/√B) for importance sampling; for tanh and ReLU,
+  // whose 4-point functions (first_order, exact_first_order) come from a 4-D rule, also
+  // with that rule coarsened (28 → 19 nodes). About one more solve.
   bool estimate_errors = true;
 };
 
@@ -69,9 +74,10 @@ struct FbSolution {
   core::KernelStack kernels;        // C_FB^(l), l = 1..L+1 (layer(1) = C^(1))
   core::KernelStack nngp;           // C_GP^(l), the starting point; ΔC = kernels − nngp
   core::KernelStack tilts;          // C̃^(l), l = 1..L+1 (layer(1) = 0: C^(1) is fixed)
-  // Error estimate of each C_FB^(l), entrywise, absolute: 0 for the closed form and first
-  // order (whose O(C̃²) truncation is flagged by truncation_order), |C_n − C_m| for
-  // quadrature, the batch standard error for importance sampling; 0 when
+  // Error estimate of each C_FB^(l), entrywise, absolute: 0 for the closed form and for
+  // first order with linear or erf φ (the O(C̃²) truncation is flagged by truncation_order,
+  // not included), |C_n − C_m| for quadrature, the batch standard error for importance
+  // sampling, plus the 4-D rule's part for tanh/ReLU (see estimate_errors); 0 when
   // estimate_errors is off. layer(1) = 0.
   core::KernelStack kernel_errors;
   int iterations = 0;                       // sweeps (or Newton steps) of the final solve

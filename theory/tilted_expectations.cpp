@@ -69,10 +69,17 @@ void check_exact_first_order(Activation activation, Eigen::Index P, std::string_
 // for linear φ, the K×K 4-point covariance of theory/four_point otherwise.
 Eigen::MatrixXd first_order_moment_shift(Activation activation, double g,
                                          const Eigen::Ref<const Eigen::MatrixXd>& C,
-                                         const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
+                                         const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                         Eigen::Index four_point_nodes) {
   if (activation == Activation::linear) return symmetrised(2.0 * g * C * tilt * C);
-  const Eigen::MatrixXd Q = product_covariance_quadrature(activation, C, kFirstOrderFourPointNodes);
+  const Eigen::MatrixXd Q = product_covariance_quadrature(activation, C, four_point_nodes);
   return symmetrised(g * apply_triangle_covariance(Q, tilt));
+}
+
+// Whether theory/four_point's Q is exact for φ (linear: Isserlis; erf: sign moments),
+// rather than a 4-D Gauss–Hermite rule with its own error.
+bool exact_four_point(Activation activation) {
+  return activation == Activation::linear || activation == Activation::erf;
 }
 
 // Jᵀ[C̃] at C (THEORY.md §3.4), the first-order (and untilted) value of ∂𝒲/∂C.
@@ -150,7 +157,7 @@ class PointEstimator {
     // Exact untilted terms (THEORY.md §4.4 item 3 control variate).
     exact_.second_moment = expected_phi_phi(activation, C, options.pair_tolerance);
     if (options.exact_first_order)
-      exact_.second_moment += first_order_moment_shift(activation, g, C, tilt);
+      exact_.second_moment += first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes);
     if (options.gradient && (form_ == TiltGradientForm::price || options.exact_first_order))
       exact_.gradient = first_order_gradient(activation, g, C, tilt, options.pair_tolerance);
     else
@@ -376,15 +383,20 @@ TiltedExpectations linear_tilted_expectations(double g, const Eigen::Ref<const E
 TiltedExpectations first_order_tilted_expectations(core::Activation activation, double g,
                                                    const Eigen::Ref<const Eigen::MatrixXd>& C,
                                                    const Eigen::Ref<const Eigen::MatrixXd>& tilt,
-                                                   double pair_tolerance) {
+                                                   double pair_tolerance, Eigen::Index four_point_nodes) {
   check_measure(C, tilt);
   check_exact_first_order(activation, C.rows(), "theory.fb.method = first_order");
   TiltedExpectations out;
-  out.second_moment = symmetrised(expected_phi_phi(activation, C, pair_tolerance)) +
-                      first_order_moment_shift(activation, g, C, tilt);
+  const Eigen::MatrixXd shift = first_order_moment_shift(activation, g, C, tilt, four_point_nodes);
+  out.second_moment = symmetrised(expected_phi_phi(activation, C, pair_tolerance)) + shift;
   out.gradient = first_order_gradient(activation, g, C, tilt, pair_tolerance);
   const Eigen::Index P = C.rows();
-  out.second_moment_error = Eigen::MatrixXd::Zero(P, P);
+  out.second_moment_error =
+      exact_four_point(activation)
+          ? Eigen::MatrixXd(Eigen::MatrixXd::Zero(P, P))
+          : Eigen::MatrixXd((shift - first_order_moment_shift(activation, g, C, tilt,
+                                                               coarse_quadrature_nodes(four_point_nodes)))
+                                .cwiseAbs());
   out.gradient_error = Eigen::MatrixXd::Zero(P, P);
   out.effective_sample_size = kNaN;
   out.truncation_order = 2;
@@ -416,8 +428,10 @@ TiltedExpectations quadrature_tilted_expectations(core::Activation activation, d
   const Eigen::Index coarse = coarse_quadrature_nodes(nodes);
   TiltedExpectations fine = point_set_tilted_expectations(
       activation, g, C, tilt, tensor_gauss_hermite_points(C.rows(), nodes), options);
+  PointEstimateOptions coarse_options = options;
+  coarse_options.four_point_nodes = coarse_quadrature_nodes(options.four_point_nodes);
   const TiltedExpectations rough = point_set_tilted_expectations(
-      activation, g, C, tilt, tensor_gauss_hermite_points(C.rows(), coarse), options);
+      activation, g, C, tilt, tensor_gauss_hermite_points(C.rows(), coarse), coarse_options);
   fine.second_moment_error = (fine.second_moment - rough.second_moment).cwiseAbs();
   fine.gradient_error = (fine.gradient - rough.gradient).cwiseAbs();
   fine.effective_sample_size = kNaN;
@@ -457,6 +471,13 @@ TiltedExpectations importance_sampling_tilted_expectations(core::Activation acti
   };
   out.second_moment_error = standard_error(sum_m, sum2_m);
   out.gradient_error = standard_error(sum_g, sum2_g);
+  if (options.exact_first_order && !exact_four_point(activation)) {
+    // The first-order term of tanh/ReLU comes from a 4-D rule: add its change on the coarse rule.
+    out.second_moment_error +=
+        (first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes) -
+         first_order_moment_shift(activation, g, C, tilt, coarse_quadrature_nodes(options.four_point_nodes)))
+            .cwiseAbs();
+  }
   return out;
 }
 

@@ -51,7 +51,9 @@ inline constexpr Eigen::Index kMaxQuadraturePoints = 5;
 // Isserlis' theorem in operator form, Q[M] = 2 C M C, at any P.
 inline constexpr Eigen::Index kMaxExactFirstOrderPoints = 12;
 // Nodes per dimension of the 4-D Gauss–Hermite rule for the 4-point functions of tanh and
-// ReLU (erf and linear are exact): THEORY.md §2, n = 28 gives ≈ 0.05 % per entry.
+// ReLU (erf and linear are exact): THEORY.md §2, n = 28 gives ≈ 0.05 % per entry. Every
+// error estimate below includes the change when the rule drops to
+// coarse_quadrature_nodes(n) = ⌈2n/3⌉ nodes (19 for 28).
 inline constexpr Eigen::Index kFirstOrderFourPointNodes = 28;
 // Consecutive batches of the importance-sampling draws: each batch gives one replicate of
 // an estimate, and their spread its standard error (SE of a 20-batch SE ≈ √(1/38) ≈ 16 %).
@@ -106,13 +108,15 @@ bool linear_tilt_normalisable(double g, const Eigen::Ref<const Eigen::MatrixXd>&
 //   ⟨φφᵀ⟩_q ≈ ⟨φφᵀ⟩_C + g Q[C̃],  Q[M]_ab = Σ_cd Cov_C(φ_aφ_b, φ_cφ_d) M_cd (ordered c, d),
 //   ∂𝒲/∂C ≈ Jᵀ[C̃] = g[C̃ ∘ ⟨φ'φ'ᵀ⟩ + diag_c(Σ_b C̃_cb ⟨φ''_cφ_b⟩)]   (THEORY.md §3.4).
 // Q is exact for linear (Isserlis) and erf (theory/four_point), 4-D Gauss–Hermite with
-// kFirstOrderFourPointNodes for tanh and ReLU. Errors are zero and truncation_order = 2.
+// `four_point_nodes` for tanh and ReLU. truncation_order = 2; the errors are zero for
+// linear and erf and |g Q_n[C̃] − g Q_m[C̃]| (m = ⌈2n/3⌉) for tanh and ReLU.
 // `pair_tolerance` is the accuracy of the tanh 2-point functions. Throws ConfigError for a
 // non-linear φ with P > kMaxExactFirstOrderPoints.
 TiltedExpectations first_order_tilted_expectations(core::Activation activation, double g,
                                                    const Eigen::Ref<const Eigen::MatrixXd>& C,
                                                    const Eigen::Ref<const Eigen::MatrixXd>& tilt,
-                                                   double pair_tolerance);
+                                                   double pair_tolerance,
+                                                   Eigen::Index four_point_nodes = kFirstOrderFourPointNodes);
 
 // The estimator of the two numerical methods on a point set (rule or draws), with the
 // control variate of THEORY.md §4.4 item 3: the exact untilted value plus the point set's
@@ -130,12 +134,16 @@ struct PointEstimateOptions {
   double pair_tolerance = 1e-10;  // accuracy of the tanh 2-point functions (THEORY.md §2)
   bool gradient = true;           // false: ⟨φφᵀ⟩_q only, gradient returned as 0 (the FB solver
                                   // needs no C̃^(1), so no gradient on the input kernel)
+  // Nodes of the 4-D rule for the exact first-order term of tanh and ReLU (not used by
+  // linear and erf, whose 4-point functions are exact).
+  Eigen::Index four_point_nodes = kFirstOrderFourPointNodes;
 };
 
 // THEORY.md §4.4 item 3: the n^P tensor rule (`nodes` per dimension, P ≤ kMaxQuadraturePoints,
-// ConfigError otherwise). The error is |rule n − rule m| with m = ⌈2n/3⌉: for the
-// geometric convergence of Gauss–Hermite on analytic integrands this bounds the error of
-// the n-point rule. effective_sample_size is NaN.
+// ConfigError otherwise). The error is |rule n − rule m| with m = ⌈2n/3⌉ (and the 4-D rule
+// of the first-order term of tanh/ReLU coarsened the same way): for the geometric
+// convergence of Gauss–Hermite on analytic integrands this bounds the error of the
+// n-point rule. effective_sample_size is NaN.
 TiltedExpectations quadrature_tilted_expectations(core::Activation activation, double g,
                                                   const Eigen::Ref<const Eigen::MatrixXd>& C,
                                                   const Eigen::Ref<const Eigen::MatrixXd>& tilt,
@@ -146,7 +154,9 @@ TiltedExpectations quadrature_tilted_expectations(core::Activation activation, d
 Eigen::Index coarse_quadrature_nodes(Eigen::Index nodes);
 
 // THEORY.md §4.4 item 4: the base draws (tilted_base_draws) as the point set; the error is
-// the standard error over its batches, and the Kish ESS of the weights is reported.
+// the standard error over its batches (plus, for tanh/ReLU with exact_first_order, the
+// change of the first-order term on the coarse 4-D rule), and the Kish ESS of the weights
+// is reported.
 TiltedExpectations importance_sampling_tilted_expectations(core::Activation activation, double g,
                                                            const Eigen::Ref<const Eigen::MatrixXd>& C,
                                                            const Eigen::Ref<const Eigen::MatrixXd>& tilt,

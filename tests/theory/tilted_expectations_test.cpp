@@ -282,6 +282,22 @@ TEST(TiltedExpectations, FirstOrderIsExactToFirstOrderInTilt) {
   EXPECT_NEAR(big(2) / small(2), 2.0, 0.3);
 }
 
+TEST(TiltedExpectations, TanhFirstOrderErrorCoversItsFourPointRule) {
+  // tanh's 4-point functions come from a 4-D Gauss–Hermite rule: the reported error (its
+  // change from 28 to 19 nodes) must cover the distance to a 40-node rule. A larger
+  // variance (×3) makes the rule's error visible.
+  const Eigen::MatrixXd C = 3.0 * small_kernel();
+  const Eigen::MatrixXd T = moderate_tilt();
+  const TiltedExpectations f = first_order_tilted_expectations(Activation::tanh, 2.0, C, T, 1e-12);
+  const TiltedExpectations fine = first_order_tilted_expectations(Activation::tanh, 2.0, C, T, 1e-12, 40);
+  EXPECT_GT(max_abs(f.second_moment_error), 0.0);
+  const Eigen::MatrixXd miss = (f.second_moment - fine.second_moment).cwiseAbs();
+  EXPECT_TRUE((miss.array() <= f.second_moment_error.array() + 1e-14).all())
+      << "miss\n" << miss << "\nerror\n" << f.second_moment_error;
+  // erf and linear: exact 4-point functions, zero error
+  EXPECT_EQ(max_abs(first_order_tilted_expectations(Activation::erf, 2.0, C, T, 1e-12).second_moment_error), 0.0);
+}
+
 TEST(TiltedExpectations, ZeroTiltReproducesUntiltedMomentsExactly) {
   const Eigen::MatrixXd C = small_kernel();
   const Eigen::MatrixXd Z = Eigen::MatrixXd::Zero(3, 3);
