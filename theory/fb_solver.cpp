@@ -241,6 +241,23 @@ struct Attempt {
   int iterations = 0;
 };
 
+// Records the residual of one sweep or step; true when the attempt ends here, converged
+// (the evaluation's kernels and tilts become the result) or with a non-finite residual.
+bool record_residual(Attempt& out, const Evaluation& ev, double residual, double tolerance,
+                     const std::string& step) {
+  out.history.push_back(residual);
+  if (!std::isfinite(residual)) {
+    out.failure = "non-finite kernel at " + step;
+    return true;
+  }
+  if (residual > tolerance) return false;
+  out.converged = true;
+  out.kernels = ev.next;
+  out.tilts = ev.tilts;
+  out.effective_sample_size = ev.effective_sample_size;
+  return true;
+}
+
 Attempt fixed_point(const Problem& pb, const LayerPoints& points, const KernelStack& start, double lambda) {
   const FbSettings& s = pb.settings;
   Attempt out;
@@ -253,18 +270,7 @@ Attempt fixed_point(const Problem& pb, const LayerPoints& points, const KernelSt
       return out;
     }
     const double residual = relative_change(ev.next, C);
-    out.history.push_back(residual);
-    if (!std::isfinite(residual)) {
-      out.failure = "non-finite kernel at iteration " + std::to_string(it);
-      return out;
-    }
-    if (residual <= s.tolerance) {
-      out.converged = true;
-      out.kernels = ev.next;
-      out.tilts = ev.tilts;
-      out.effective_sample_size = ev.effective_sample_size;
-      return out;
-    }
+    if (record_residual(out, ev, residual, s.tolerance, "iteration " + std::to_string(it))) return out;
     if (residual > kDivergedResidual) {
       out.failure = "diverged at iteration " + std::to_string(it) + ", residual " + format_number(residual);
       return out;
@@ -317,18 +323,7 @@ Attempt newton_krylov(const Problem& pb, const LayerPoints& points, const Kernel
     const Eigen::VectorXd r = x - Fx;
     const double scale = x.cwiseAbs().maxCoeff();
     const double residual = r.cwiseAbs().maxCoeff() / scale;
-    out.history.push_back(residual);
-    if (!std::isfinite(residual)) {
-      out.failure = "non-finite kernel at Newton step " + std::to_string(it);
-      return out;
-    }
-    if (residual <= s.tolerance) {
-      out.converged = true;
-      out.kernels = ev.next;
-      out.tilts = ev.tilts;
-      out.effective_sample_size = ev.effective_sample_size;
-      return out;
-    }
+    if (record_residual(out, ev, residual, s.tolerance, "Newton step " + std::to_string(it))) return out;
     bool operator_failed = false;
     const NewtonOperator op(x.size(), [&](const Eigen::VectorXd& v) -> Eigen::VectorXd {
       const double norm = v.cwiseAbs().maxCoeff();
@@ -417,7 +412,8 @@ void check_fits(const core::ModelSpec& spec, Eigen::Index P, const FbSettings& s
     if (s.exact_first_order && (method == TiltMethod::quadrature || method == TiltMethod::importance_sampling))
       config_fail("theory.fb.exact_first_order", "true",
                   "needs P <= " + std::to_string(kMaxExactFirstOrderPoints) +
-                      " for a non-linear activation (K×K 4-point functions), P = " + std::to_string(P));
+                      " for a non-linear activation (K×K 4-point functions), P = " + std::to_string(P) +
+                      "; set it to false");
   }
   if (s.gradient_form == TiltGradientForm::price && spec.activation == Activation::relu)
     config_fail("theory.fb.gradient_form", "price",
