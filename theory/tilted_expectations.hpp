@@ -62,7 +62,8 @@ inline constexpr Eigen::Index kImportanceBatches = 20;
 // One evaluation. Errors are absolute, entry by entry.
 struct TiltedExpectations {
   Eigen::MatrixXd second_moment;        // ⟨φφᵀ⟩_q, P×P
-  Eigen::MatrixXd second_moment_error;  // 0 (closed form, first order), |rule n − rule m| (quadrature), SE (IS)
+  Eigen::MatrixXd second_moment_error;  // 0 (closed form; first order with linear/erf φ), |rule n − rule m|
+                                        // (quadrature; 4-D rule of tanh/ReLU), SE (IS); see each method
   Eigen::MatrixXd gradient;             // ∂𝒲/∂C, P×P, unsymmetrised convention (THEORY.md §9.1)
   Eigen::MatrixXd gradient_error;       // as second_moment_error
   // Kish effective sample size (Σw)²/Σw² of the importance weights w ∝ e^{gφᵀC̃φ}
