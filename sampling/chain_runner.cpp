@@ -1,13 +1,12 @@
 #include "sampling/chain_runner.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "core/error.hpp"
 #include "sampling/diagnostics/hmc_health.hpp"
@@ -17,19 +16,19 @@ namespace kernelmc::sampling {
 
 namespace {
 
-// Counts transitions from every thread; only OpenMP thread 0 (the calling thread) calls
-// the callback, about kReports times per run. An exception from the callback cancels
+// Counts transitions from every thread; only the thread that constructed it (the one
+// that called run_chains) calls the callback, about kReports times per run. An exception from the callback cancels
 // the run and is kept for rethrowing.
 class TransitionCounter {
  public:
   static constexpr std::int64_t kReports = 200;
 
   TransitionCounter(const ChainProgress& callback, std::int64_t total)
-      : callback_(callback), step_(std::max<std::int64_t>(1, total / kReports)) {}
+      : callback_(callback), step_(std::max<std::int64_t>(1, total / kReports)), owner_(std::this_thread::get_id()) {}
 
   void add_one() {
     const std::int64_t done = done_.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (!callback_ || omp_get_thread_num() != 0 || done - last_reported_ < step_) return;
+    if (!callback_ || std::this_thread::get_id() != owner_ || done - last_reported_ < step_) return;
     last_reported_ = done;
     try {
       callback_(done);
@@ -44,10 +43,11 @@ class TransitionCounter {
  private:
   const ChainProgress& callback_;
   std::int64_t step_;
+  std::thread::id owner_;
   std::atomic<std::int64_t> done_{0};
   std::atomic<bool> cancelled_{false};
-  std::int64_t last_reported_ = 0;  // thread 0 only
-  std::exception_ptr error_;        // thread 0 only
+  std::int64_t last_reported_ = 0;  // owner only
+  std::exception_ptr error_;        // owner only
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -53,9 +53,7 @@ void validate(const PosteriorRunSettings& s) {
   const int form = static_cast<int>(s.form);
   if (form != static_cast<int>(sampling::PosteriorForm::full) && form != static_cast<int>(sampling::PosteriorForm::collapsed))
     throw ConfigError("posterior.form = " + std::to_string(form) + ": must be full or collapsed");
-  if (s.batches < 1 || s.batches > s.draws)
-    throw ConfigError("posterior.batches = " + std::to_string(s.batches) + ": must lie in [1, posterior.draws = " +
-                      std::to_string(s.draws) + "]");
+  sampling::validate(sampling::ObservableSettings{.draws = s.draws, .batches = s.batches});
   if (s.batches * s.chains < 2)
     throw ConfigError("posterior.batches = " + std::to_string(s.batches) +
                       ": batches × chains must be at least 2 (a standard error needs two batch means)");
