@@ -239,6 +239,127 @@ MetricKind parse_metric_kind(std::string_view name, std::string_view field) {
   fail(field, quote_text(name), "unknown metric (expected unit or diagonal)");
 }
 
+std::string_view posterior_form_name(PosteriorForm form) {
+  switch (form) {
+    case PosteriorForm::full: return "full";
+    case PosteriorForm::collapsed: return "collapsed";
+  }
+  return "unknown";
+}
+
+PosteriorForm parse_posterior_form(std::string_view name, std::string_view field) {
+  for (PosteriorForm f : {PosteriorForm::full, PosteriorForm::collapsed}) {
+    if (name == posterior_form_name(f)) return f;
+  }
+  fail(field, quote_text(name), "unknown form (expected full or collapsed)");
+}
+
+void validate(const PosteriorSettings& s) {
+  require_positive("posterior.chains", s.chains);
+  if (s.warmup < 0) fail("posterior.warmup", number_text(s.warmup), "must be >= 0");
+  require_positive("posterior.draws", s.draws);
+  require_positive("posterior.thin", s.thin);
+  if (posterior_form_name(s.form) == "unknown")
+    fail("posterior.form", std::to_string(static_cast<int>(s.form)), "must be full or collapsed");
+  if (s.batches < 1 || s.batches > s.draws)
+    fail("posterior.batches", number_text(s.batches),
+         "must lie in [1, posterior.draws = " + number_text(s.draws) + "]");
+  if (s.batches * s.chains < 2)
+    fail("posterior.batches", number_text(s.batches),
+         "batches × chains must be at least 2 (a standard error needs two batch means)");
+  require_finite_non_negative("posterior.max_entry_draw_values", s.max_entry_draw_values);
+  for (Eigen::Index l : s.draw_layers) {
+    if (l < 2) fail("posterior.draw_layers", list_text(s.draw_layers), "layers are numbered 2..L+1");
+  }
+}
+
+std::string_view tilt_method_name(TiltMethod method) {
+  switch (method) {
+    case TiltMethod::automatic: return "automatic";
+    case TiltMethod::linear_closed_form: return "linear_closed_form";
+    case TiltMethod::first_order: return "first_order";
+    case TiltMethod::quadrature: return "quadrature";
+    case TiltMethod::importance_sampling: return "importance_sampling";
+  }
+  return "unknown";
+}
+
+TiltMethod parse_tilt_method(std::string_view name, std::string_view field) {
+  for (TiltMethod m : {TiltMethod::automatic, TiltMethod::linear_closed_form, TiltMethod::first_order,
+                       TiltMethod::quadrature, TiltMethod::importance_sampling}) {
+    if (name == tilt_method_name(m)) return m;
+  }
+  fail(field, quote_text(name),
+       "unknown method (expected automatic, linear_closed_form, first_order, quadrature or "
+       "importance_sampling)");
+}
+
+std::string_view tilt_gradient_form_name(TiltGradientForm form) {
+  switch (form) {
+    case TiltGradientForm::automatic: return "automatic";
+    case TiltGradientForm::price: return "price";
+    case TiltGradientForm::score: return "score";
+  }
+  return "unknown";
+}
+
+TiltGradientForm parse_tilt_gradient_form(std::string_view name, std::string_view field) {
+  for (TiltGradientForm f : {TiltGradientForm::automatic, TiltGradientForm::price, TiltGradientForm::score}) {
+    if (name == tilt_gradient_form_name(f)) return f;
+  }
+  fail(field, quote_text(name), "unknown form (expected automatic, price or score)");
+}
+
+void validate(const FbSettings& s) {
+  if (tilt_method_name(s.method) == "unknown")
+    fail("theory.fb.method", std::to_string(static_cast<int>(s.method)), "is not a TiltMethod");
+  if (tilt_gradient_form_name(s.gradient_form) == "unknown")
+    fail("theory.fb.gradient_form", std::to_string(static_cast<int>(s.gradient_form)),
+         "is not a TiltGradientForm");
+  if (!(s.damping > 0.0 && s.damping <= 1.0))
+    fail("theory.fb.damping", number_text(s.damping), "must lie in (0, 1]");
+  if (!(s.tolerance > 0.0 && s.tolerance < 1.0))
+    fail("theory.fb.tolerance", number_text(s.tolerance), "must lie in (0, 1)");
+  if (s.max_iterations < 1)
+    fail("theory.fb.max_iterations", std::to_string(s.max_iterations), "must be a positive integer");
+  if (s.importance_samples < 2 * kImportanceBatches)
+    fail("theory.fb.importance_samples", number_text(s.importance_samples),
+         "must be >= " + std::to_string(2 * kImportanceBatches) + " (" +
+             std::to_string(kImportanceBatches) + " batches of at least 2 draws)");
+  if (s.quadrature_nodes < 3 || s.quadrature_nodes > 64)
+    fail("theory.fb.quadrature_nodes", number_text(s.quadrature_nodes),
+         "must lie in 3..64 (the error estimate uses a coarse rule of ceil(2n/3) >= 2 nodes)");
+  require_finite_positive("theory.fb.pair_tolerance", s.pair_tolerance);
+}
+
+void validate(const CriticalitySettings& s) {
+  require_finite_positive("criticality.g_min_ratio", s.g_min_ratio);
+  require_finite_positive("criticality.g_max_ratio", s.g_max_ratio);
+  if (s.g_max_ratio <= s.g_min_ratio)
+    fail("criticality.g_max_ratio", number_text(s.g_max_ratio),
+         "must exceed criticality.g_min_ratio = " + number_text(s.g_min_ratio));
+  if (s.g_points < 2)
+    fail("criticality.g_points", number_text(s.g_points), "must be at least 2 (a grid has two ends)");
+  if (s.bias_variances.empty()) fail("criticality.bias_variances", "[]", "needs at least one value");
+  for (double b : s.bias_variances) {
+    if (!std::isfinite(b) || b < 0.0)
+      fail("criticality.bias_variances", list_text(s.bias_variances), "every entry must be finite and >= 0");
+  }
+}
+
+void validate(const ValidationSettings& s) {
+  if (s.widths.empty()) fail("validation.widths", "[]", "needs at least one width");
+  require_positive_entries("validation.widths", s.widths);
+  if (s.prior_networks < 2)
+    fail("validation.prior_networks", number_text(s.prior_networks), "must be at least 2");
+  if (s.bootstrap_resamples < 2)
+    fail("validation.bootstrap_resamples", number_text(s.bootstrap_resamples), "must be at least 2");
+  if (!(s.confidence_level > 0.0 && s.confidence_level < 1.0))
+    fail("validation.confidence_level", number_text(s.confidence_level), "must lie in (0, 1)");
+  if (!(s.false_alarm_rate > 0.0 && s.false_alarm_rate < 1.0))
+    fail("validation.false_alarm_rate", number_text(s.false_alarm_rate), "must lie in (0, 1)");
+}
+
 void validate(const RunSettings& settings) {
   // TOML integers are signed 64-bit; a larger seed could not be written back.
   if (settings.seed > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
@@ -254,6 +375,10 @@ void validate(const Config& config) {
   validate(config.prior);
   validate(config.theory);
   validate(config.sampler);
+  validate(config.posterior);
+  validate(config.fb);
+  validate(config.criticality);
+  validate(config.validation);
   validate(config.run);
 }
 

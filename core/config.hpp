@@ -136,6 +136,146 @@ struct SamplerSettings {
   bool operator==(const SamplerSettings&) const = default;
 };
 
+// Which posterior of THEORY.md §1 a chain samples.
+enum class PosteriorForm {
+  full,       // §1.4: all raw parameters θ (hidden, biases, readout)
+  collapsed,  // §1.5: hidden parameters θ_h, readout integrated out
+};
+// "full", "collapsed".
+std::string_view posterior_form_name(PosteriorForm form);
+// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
+PosteriorForm parse_posterior_form(std::string_view name, std::string_view field = "posterior.form");
+
+// [posterior]: the posterior run of `kernelmc sample` and of every width of `kernelmc validate`.
+struct PosteriorSettings {
+  Eigen::Index chains = 4;     // Stan's default; four chains give split R̂ eight halves
+  Eigen::Index warmup = 1000;  // Stan's default num_warmup
+  Eigen::Index draws = 1000;   // kept draws per chain; Stan's default num_samples
+  Eigen::Index thin = 1;       // keep every thin-th sampling transition
+  // Collapsed by default: the same marginal law of θ_h (THEORY.md §1.5, test V7), without
+  // the readout coordinates, whose coupling to the output scale slows the full chain.
+  PosteriorForm form = PosteriorForm::collapsed;
+  // collapsed: complete every kept draw with an exact readout draw, so that the network
+  // output F at the training inputs is reported too (the full form always reports it).
+  bool draw_readout = false;
+  // Batch-means batches per chain for the kernel entries' MCSE (sampling/kernel_observables).
+  Eigen::Index batches = 10;
+  // Keep every kernel entry's draws (per-entry R̂ and ESS, and written draws) while
+  // K·L·draws·chains ≤ this many values, K = P(P+1)/2: 1e7 doubles are 80 MB. Beyond,
+  // entries get batch-means errors only, and the report says so.
+  double max_entry_draw_values = 1e7;
+  bool write_draws = false;    // write the draws as .npy files with a JSON manifest
+  // Layers l (2..L+1) whose kernel draws are written; empty: every layer. Checked against
+  // the model when the run starts (posterior.draw_layers[i]).
+  std::vector<Eigen::Index> draw_layers = {};
+  bool operator==(const PosteriorSettings&) const = default;
+};
+
+// How the tilted expectations of the FB equations are evaluated (THEORY.md §4.4 items 1–4;
+// theory/tilted_expectations.hpp).
+enum class TiltMethod {
+  automatic,            // the FB solver's choice: linear_closed_form for linear φ, quadrature for
+                        // P ≤ theory::kMaxQuadraturePoints (5), importance_sampling beyond
+  linear_closed_form,   // φ linear only: ⟨hhᵀ⟩_q = C(I − 2gC̃C)⁻¹, ∂𝒲/∂C = gC̃(I − 2gCC̃)⁻¹; exact
+  first_order,          // ⟨φφᵀ⟩ + g Q[C̃] and Jᵀ[C̃]; neglects O(C̃²) (the truncation is not in the error)
+  quadrature,           // tensor Gauss–Hermite over all P inputs (P ≤ 5) with the control variate
+  importance_sampling,  // fixed base draws h ~ N(0, C), weights ∝ e^{gφᵀC̃φ}, same control variate
+};
+// "automatic", "linear_closed_form", "first_order", "quadrature", "importance_sampling".
+std::string_view tilt_method_name(TiltMethod method);
+// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
+TiltMethod parse_tilt_method(std::string_view name, std::string_view field = "theory.fb.method");
+
+// Which form of ∂𝒲/∂C the numerical methods (quadrature, importance sampling) evaluate.
+enum class TiltGradientForm {
+  automatic,  // score for ReLU (its φ'' is a δ function, which pointwise evaluation misses), Price otherwise
+  price,      // needs φ'' pointwise; any positive semidefinite C
+  score,      // needs C positive definite (NumericalError otherwise); no derivatives of φ
+};
+// "automatic", "price", "score".
+std::string_view tilt_gradient_form_name(TiltGradientForm form);
+TiltGradientForm parse_tilt_gradient_form(std::string_view name,
+                                          std::string_view field = "theory.fb.gradient_form");
+
+// Consecutive batches of the importance-sampling draws of the FB solver: each batch gives
+// one replicate of an estimate, and their spread its standard error (SE of a 20-batch SE
+// ≈ √(1/38) ≈ 16 %).
+inline constexpr Eigen::Index kImportanceBatches = 20;
+
+// [theory.fb]: how the MAP forward–backward equations are solved (theory/fb_solver.hpp).
+struct FbSettings {
+  // How the tilted expectations are evaluated: automatic picks the linear closed form for
+  // linear φ, quadrature for P ≤ theory::kMaxQuadraturePoints (5, deterministic) and importance
+  // sampling beyond.
+  TiltMethod method = TiltMethod::automatic;
+  // η of C ← (1 − η)C + η FB(C): THEORY.md §4.5 and §9.6 recommend 0.3–0.5.
+  double damping = 0.5;
+  // Stop when max_l max|FB(C)^(l) − C^(l)| ≤ tolerance · max_l max|C^(l)| (THEORY.md §4.5).
+  // With common random numbers the importance-sampling map is deterministic, so this is
+  // reachable for every method; the Monte Carlo error is reported separately.
+  double tolerance = 1e-12;
+  // Fixed-point sweeps (or Newton steps) per solve before it counts as failed. At
+  // η = 0.5 a contracting map gains a factor ≈ 2 per sweep: 1e-12 takes ≈ 40–60 sweeps.
+  int max_iterations = 500;
+  // Jacobian-free Newton–Krylov (finite-difference Jv, GMRES) instead of the damped
+  // fixed-point iteration (THEORY.md §4.5, optional).
+  bool newton = false;
+  // If the plain solve fails, ramp the targets Y → λY, λ ∈ (0, 1], each solve starting
+  // from the previous λ's solution (THEORY.md §4.5, §9.6).
+  bool homotopy = true;
+  // S base draws per layer for importance sampling (THEORY.md §4.4 item 4). 1e5 puts the
+  // Monte Carlo error of the O(C̃²) remainder (exact_first_order) far below 1e-6.
+  Eigen::Index importance_samples = 100000;
+  // Gauss–Hermite nodes per dimension of the tensor rule (n^P points). THEORY.md §4.4 item 3
+  // quotes n = 12; with exact_first_order the rule only integrates the O(C̃²) remainder.
+  Eigen::Index quadrature_nodes = 12;
+  // Seed of the base draws: core::make_stream(seed, StreamPurpose::tilted_mc, 0, l).
+  std::uint64_t seed = 0;
+  // Form of ∂𝒲/∂C for quadrature and importance sampling (theory/tilted_expectations.hpp).
+  TiltGradientForm gradient_form = TiltGradientForm::automatic;
+  // Quadrature and importance sampling: add the exact first-order term and let the points
+  // estimate only the O(C̃²) remainder (theory/tilted_expectations.hpp). Off gives the bare
+  // control variate of THEORY.md §4.4 item 3, whose error enters at O(C̃). The term is
+  // exact for linear and erf φ; for tanh and ReLU it comes from a 4-D Gauss–Hermite rule
+  // whose error is included in kernel_errors and at large variances can exceed what the
+  // term removes (tanh, C_aa = 2: 5e-4 against 3e-5 for false with 16 nodes).
+  bool exact_first_order = true;
+  // Absolute accuracy of the tanh 2-point functions (as theory.quadrature_tolerance).
+  double pair_tolerance = 1e-10;
+  // Also estimate the error of the solution by solving again: with the coarse rule
+  // (⌈2n/3⌉ nodes; error |C_n − C_m|) for quadrature, on each of the kImportanceBatches
+  // batches of the draws (error = their SD/√B) for importance sampling; for tanh and ReLU,
+  // whose 4-point functions (first_order, exact_first_order) come from a 4-D rule, also
+  // with that rule coarsened (28 → 19 nodes). About one more solve.
+  bool estimate_errors = true;
+  bool operator==(const FbSettings&) const = default;
+};
+
+// [criticality]: the grid of `kernelmc criticality` (THEORY.md §6).
+struct CriticalitySettings {
+  // g/g_c(σ_b²) from g_min_ratio to g_max_ratio, g_points values spaced evenly in log g:
+  // the edge of chaos (ratio 1) sits in the middle of the default grid on a log axis.
+  double g_min_ratio = 0.5;
+  double g_max_ratio = 2.0;
+  Eigen::Index g_points = 31;
+  // σ_b² values, one block of the grid each.
+  std::vector<double> bias_variances = {0.0, 0.1};
+  bool operator==(const CriticalitySettings&) const = default;
+};
+
+// [validation]: the width-scaling study of `kernelmc validate`.
+struct ValidationSettings {
+  std::vector<Eigen::Index> widths = {32, 64, 128, 256};  // N; all hidden layers take the same N
+  // Exact prior networks per width for E_prior[C], the reference of the measured adaptation
+  // ΔC_MC = E_post[C] − E_prior[C]; its SE is ≈ √(Var C/M) with Var C = O(1/N).
+  Eigen::Index prior_networks = 20000;
+  Eigen::Index bootstrap_resamples = 1000;  // over chains, for the width-scaling CIs
+  double confidence_level = 0.95;           // of the fitted exponents' intervals
+  double false_alarm_rate = 0.01;           // family-wise α of the Bonferroni z and χ² tests
+  bool figures = true;                      // render the gnuplot figures (PNG and SVG)
+  bool operator==(const ValidationSettings&) const = default;
+};
+
 // [run]: seed, threads, output.
 struct RunSettings {
   std::uint64_t seed = 20240521;      // any fixed value; recorded in every result file
@@ -150,6 +290,10 @@ struct Config {
   PriorStudySettings prior;
   TheorySettings theory;
   SamplerSettings sampler;
+  PosteriorSettings posterior;
+  FbSettings fb;                    // [theory.fb]
+  CriticalitySettings criticality;
+  ValidationSettings validation;
   RunSettings run;
   bool operator==(const Config&) const = default;
 };
@@ -160,6 +304,10 @@ void validate(const DataSettings& settings);
 void validate(const PriorStudySettings& settings);
 void validate(const TheorySettings& settings);
 void validate(const SamplerSettings& settings);
+void validate(const PosteriorSettings& settings);
+void validate(const FbSettings& settings);
+void validate(const CriticalitySettings& settings);
+void validate(const ValidationSettings& settings);
 void validate(const RunSettings& settings);
 void validate(const Config& config);
 

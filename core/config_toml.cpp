@@ -87,6 +87,59 @@ void visit_fields(S& s, V&& visit) {
 }
 
 template <class S, class V>
+  requires SectionOf<S, PosteriorSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("chains", s.chains);
+  visit("warmup", s.warmup);
+  visit("draws", s.draws);
+  visit("thin", s.thin);
+  visit("form", s.form);
+  visit("draw_readout", s.draw_readout);
+  visit("batches", s.batches);
+  visit("max_entry_draw_values", s.max_entry_draw_values);
+  visit("write_draws", s.write_draws);
+  visit("draw_layers", s.draw_layers);
+}
+
+template <class S, class V>
+  requires SectionOf<S, FbSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("method", s.method);
+  visit("damping", s.damping);
+  visit("tolerance", s.tolerance);
+  visit("max_iterations", s.max_iterations);
+  visit("newton", s.newton);
+  visit("homotopy", s.homotopy);
+  visit("importance_samples", s.importance_samples);
+  visit("quadrature_nodes", s.quadrature_nodes);
+  visit("seed", s.seed);
+  visit("gradient_form", s.gradient_form);
+  visit("exact_first_order", s.exact_first_order);
+  visit("pair_tolerance", s.pair_tolerance);
+  visit("estimate_errors", s.estimate_errors);
+}
+
+template <class S, class V>
+  requires SectionOf<S, CriticalitySettings>
+void visit_fields(S& s, V&& visit) {
+  visit("g_min_ratio", s.g_min_ratio);
+  visit("g_max_ratio", s.g_max_ratio);
+  visit("g_points", s.g_points);
+  visit("bias_variances", s.bias_variances);
+}
+
+template <class S, class V>
+  requires SectionOf<S, ValidationSettings>
+void visit_fields(S& s, V&& visit) {
+  visit("widths", s.widths);
+  visit("prior_networks", s.prior_networks);
+  visit("bootstrap_resamples", s.bootstrap_resamples);
+  visit("confidence_level", s.confidence_level);
+  visit("false_alarm_rate", s.false_alarm_rate);
+  visit("figures", s.figures);
+}
+
+template <class S, class V>
   requires SectionOf<S, RunSettings>
 void visit_fields(S& s, V&& visit) {
   visit("seed", s.seed);
@@ -101,7 +154,11 @@ void visit_sections(C& c, V&& visit) {
   visit("data", c.data);
   visit("prior", c.prior);
   visit("theory", c.theory);
+  visit("theory.fb", c.fb);  // a sub-table of [theory]: [theory.fb]
   visit("sampler", c.sampler);
+  visit("posterior", c.posterior);
+  visit("criticality", c.criticality);
+  visit("validation", c.validation);
   visit("run", c.run);
 }
 
@@ -202,6 +259,24 @@ void read_value(const toml::node& node, const std::string& field, MetricKind& ou
   out = parse_metric_kind(name, field);
 }
 
+void read_value(const toml::node& node, const std::string& field, PosteriorForm& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_posterior_form(name, field);
+}
+
+void read_value(const toml::node& node, const std::string& field, TiltMethod& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_tilt_method(name, field);
+}
+
+void read_value(const toml::node& node, const std::string& field, TiltGradientForm& out) {
+  std::string name;
+  read_value(node, field, name);
+  out = parse_tilt_gradient_form(name, field);
+}
+
 // A list field takes an array or a single value (`g = 2.0` means g = [2.0]).
 template <class T>
 void read_value(const toml::node& node, const std::string& field, std::vector<T>& out) {
@@ -239,6 +314,15 @@ std::string toml_value(const std::string&, SamplerKind value) {
 std::string toml_value(const std::string&, MetricKind value) {
   return std::string(metric_kind_name(value));
 }
+std::string toml_value(const std::string&, PosteriorForm value) {
+  return std::string(posterior_form_name(value));
+}
+std::string toml_value(const std::string&, TiltMethod value) {
+  return std::string(tilt_method_name(value));
+}
+std::string toml_value(const std::string&, TiltGradientForm value) {
+  return std::string(tilt_gradient_form_name(value));
+}
 template <class T>
 toml::array toml_value(const std::string& field, const std::vector<T>& values) {
   toml::array array;
@@ -262,9 +346,19 @@ bool is_known_section(std::string_view section) {
   return known;
 }
 
+// "[model], [data], ... or [run]": every section, for messages.
+std::string section_list() {
+  std::vector<std::string> names;
+  const Config defaults;
+  visit_sections(defaults, [&](std::string_view name, const auto&) { names.push_back("[" + std::string(name) + "]"); });
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
+
 [[noreturn]] void unknown_section(std::string_view section) {
-  throw ConfigError("[" + std::string(section) +
-                    "]: unknown section (expected [model], [data], [prior], [theory] or [run])");
+  throw ConfigError("[" + std::string(section) + "]: unknown section (expected " + section_list() + ")");
 }
 
 // Throws unless `section.key` (or its alias) names a field.
@@ -303,6 +397,7 @@ void read_section(const toml::table& table, std::string_view section, S& setting
   for (auto&& entry : table) {
     const std::string_view key = entry.first.str();
     const toml::node& node = entry.second;
+    if (node.is_table() && is_known_section(joined(section, key))) continue;  // [section.key], read on its own
     check_known(section, key);
     const std::string_view field_key = canonical_key(section, key);
     visit_fields(settings, [&](std::string_view field, auto& member) {
@@ -311,33 +406,65 @@ void read_section(const toml::table& table, std::string_view section, S& setting
   }
 }
 
+// The table of `section` ("theory.fb" is root["theory"]["fb"]), or null if absent.
+const toml::table* find_section(const toml::table& root, std::string_view section) {
+  const toml::table* table = &root;
+  std::size_t start = 0;
+  while (table != nullptr) {
+    const std::size_t dot = section.find('.', start);
+    const std::string_view part = section.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    table = table->get_as<toml::table>(part);
+    if (dot == std::string_view::npos) return table;
+    start = dot + 1;
+  }
+  return nullptr;
+}
+
+// The table of `section` in `root`, created (with its parents) if absent. Throws if a
+// value that is not a table stands in the way.
+toml::table& section_table(toml::table& root, std::string_view section) {
+  toml::table* table = &root;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = section.find('.', start);
+    const std::string part(section.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (!table->contains(part)) table->insert(part, toml::table{});
+    toml::table* next = (*table)[part].as_table();
+    if (next == nullptr) {
+      const std::string path(section.substr(0, dot == std::string_view::npos ? section.size() : dot));
+      throw ConfigError(path + " = " + node_text(*table->get(part)) + ": expected a table [" + path + "]");
+    }
+    table = next;
+    if (dot == std::string_view::npos) return *table;
+    start = dot + 1;
+  }
+}
+
 Config config_from_table(const toml::table& root) {
-  Config config;
   for (auto&& entry : root) {
     const std::string key(entry.first.str());
     const toml::table* table = entry.second.as_table();
     if (table == nullptr && !is_known_section(key))
       throw ConfigError(key + " = " + node_text(entry.second) +
-                        ": unknown top-level key (settings belong in a section: [model], "
-                        "[data], [prior], [theory] or [run])");
+                        ": unknown top-level key (settings belong in a section: " + section_list() + ")");
     if (table == nullptr)
       throw ConfigError(key + " = " + node_text(entry.second) + ": expected a table [" + key + "]");
     if (!is_known_section(key)) unknown_section(key);
-    visit_sections(config, [&](std::string_view name, auto& settings) {
-      if (name == key) read_section(*table, name, settings);
-    });
   }
+  Config config;
+  visit_sections(config, [&](std::string_view name, auto& settings) {
+    if (const toml::table* table = find_section(root, name)) read_section(*table, name, settings);
+  });
   return config;
 }
 
 toml::table table_from_config(const Config& config) {
   toml::table root;
   visit_sections(config, [&](std::string_view section, const auto& settings) {
-    toml::table table;
+    toml::table& table = section_table(root, section);
     visit_fields(settings, [&](std::string_view key, const auto& member) {
       table.insert(key, toml_value(joined(section, key), member));
     });
-    root.insert(section, std::move(table));
   });
   return root;
 }
@@ -389,12 +516,14 @@ void apply_override(toml::table& root, const std::string& text) {
     throw ConfigError("--set " + text + ": expected section.key=value, e.g. model.depth=3");
   const std::string_view path = trimmed(std::string_view(text).substr(0, eq));
   const std::string_view value = trimmed(std::string_view(text).substr(eq + 1));
-  const auto dot = path.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 == path.size() ||
-      path.find('.', dot + 1) != std::string_view::npos)
+  const auto dot = path.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == path.size())
     throw ConfigError("--set " + text + ": the key must be section.key, e.g. model.depth=3");
   const std::string_view section = path.substr(0, dot);
   const std::string_view key = path.substr(dot + 1);
+  if (!is_known_section(section))
+    throw ConfigError("--set " + text + ": unknown section [" + std::string(section) + "] (expected " +
+                      section_list() + ")");
   check_known(section, key);
 
   toml::table parsed = parse_value_line(value);
@@ -408,11 +537,7 @@ void apply_override(toml::table& root, const std::string& text) {
       throw ConfigError("--set " + text + ": the value is not valid UTF-8 text");
   }
 
-  if (!root.contains(section)) root.insert(section, toml::table{});
-  toml::table* table = root[section].as_table();
-  if (table == nullptr)
-    throw ConfigError(std::string(section) + " = " + node_text(*root.get(section)) +
-                      ": expected a table [" + std::string(section) + "]");
+  toml::table* table = &section_table(root, section);
   // The override replaces the setting under either spelling.
   for (const KeyAlias& a : kAliases) {
     if (section == a.section && canonical_key(section, key) == a.key) {

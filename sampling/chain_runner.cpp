@@ -130,6 +130,7 @@ void validate(const ChainSettings& s, std::string_view section) {
   require(s.warmup >= 0, section, "warmup", s.warmup, "must be >= 0");
   require(s.draws >= 1, section, "draws", s.draws, "must be a positive integer");
   require(s.thin >= 1, section, "thin", s.thin, "must be a positive integer");
+  require(s.first_chain >= 0, section, "first_chain", s.first_chain, "must be >= 0");
 }
 
 Eigen::VectorXd initial_point(const ChainSettings& settings, Eigen::Index chain, Eigen::Index dimension) {
@@ -164,7 +165,7 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
   for (Eigen::Index c = 0; c < settings.chains; ++c) {
     const auto i = static_cast<std::size_t>(c);
     try {
-      results[i] = run_chain(target, sampler, settings, c, recorders[i], counter);
+      results[i] = run_chain(target, sampler, settings, settings.first_chain + c, recorders[i], counter);
     } catch (...) {
       errors[i] = std::current_exception();
     }
@@ -175,20 +176,6 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
   if (counter.error()) std::rethrow_exception(counter.error());
   if (progress) progress(total_transitions(settings));
   return results;
-}
-
-std::string_view posterior_form_name(PosteriorForm form) {
-  switch (form) {
-    case PosteriorForm::full: return "full";
-    case PosteriorForm::collapsed: return "collapsed";
-  }
-  return "unknown";
-}
-
-PosteriorForm parse_posterior_form(std::string_view name, std::string_view field) {
-  if (name == "full") return PosteriorForm::full;
-  if (name == "collapsed") return PosteriorForm::collapsed;
-  throw ConfigError(std::string(field) + " = \"" + std::string(name) + "\": must be full or collapsed");
 }
 
 ReadoutCompletion::ReadoutCompletion(const CollapsedPosterior& posterior, const ChainSettings& settings,

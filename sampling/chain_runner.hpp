@@ -39,11 +39,15 @@ struct ChainSettings {
   Eigen::Index thin = 1;       // keep every thin-th sampling transition (draws·thin in all)
   std::uint64_t seed = 0;      // the seed of every stream
   std::uint64_t stream_width = 0;  // the `width` id of every stream (N_1 for a network)
+  // The chains run are first_chain, …, first_chain + chains − 1 (their stream index and
+  // ChainResult::chain), so a part of a larger run (a shard of `kernelmc validate`)
+  // reproduces those chains of the full run bit for bit.
+  Eigen::Index first_chain = 0;
   bool operator==(const ChainSettings&) const = default;
 };
 
 // Throws ConfigError naming `<section>.chains`, `.warmup`, `.draws` or `.thin`, its
-// value and the rule: chains, draws, thin ≥ 1, warmup ≥ 0.
+// value and the rule: chains, draws, thin ≥ 1, warmup, first_chain ≥ 0.
 void validate(const ChainSettings& settings, std::string_view section = "posterior");
 
 // The kept draws of one chain, in order, on the thread that runs the chain.
@@ -87,8 +91,8 @@ using ChainProgress = std::function<void(std::int64_t transitions_done)>;
 Eigen::VectorXd initial_point(const ChainSettings& settings, Eigen::Index chain, Eigen::Index dimension);
 
 // Runs settings.chains chains on `target` (cloned per chain; never evaluated itself).
-// recorders[c] receives chain c's kept draws (recorders.size() must equal chains; a null
-// entry records nothing). Results are in chain order. Throws ConfigError for bad settings
+// recorders[c] receives the kept draws of chain first_chain + c (recorders.size() must
+// equal chains; a null entry records nothing). Results are in chain order. Throws ConfigError for bad settings
 // (sampler settings name `sampler.<field>`), NumericalError if a chain cannot start (a
 // non-finite U at q₀) or warmup finds no step size, and whatever a recorder throws.
 std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettings& sampler,
@@ -99,15 +103,10 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
 // Total transitions of a run, chains·(warmup + draws·thin): the end value of progress.
 std::int64_t total_transitions(const ChainSettings& settings);
 
-// Which posterior of THEORY.md §1 a chain samples.
-enum class PosteriorForm {
-  full,       // §1.4: all raw parameters θ (hidden, biases, readout)
-  collapsed,  // §1.5: hidden parameters θ_h, readout integrated out
-};
-// "full", "collapsed".
-std::string_view posterior_form_name(PosteriorForm form);
-// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
-PosteriorForm parse_posterior_form(std::string_view name, std::string_view field = "posterior.form");
+// Which posterior of THEORY.md §1 a chain samples (a config choice, [posterior]).
+using core::parse_posterior_form;
+using core::posterior_form_name;
+using core::PosteriorForm;
 
 // A recorder in front of another for a collapsed chain: completes each kept θ_h with one
 // exact draw of the readout given θ_h (CollapsedPosterior::draw_readout) and forwards the

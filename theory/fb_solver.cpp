@@ -457,40 +457,6 @@ Attempt solve_with_homotopy(const Problem& pb, const LayerPoints& points, const 
 
 }  // namespace
 
-void validate(const FbSettings& s) {
-  switch (s.method) {
-    case TiltMethod::automatic:
-    case TiltMethod::linear_closed_form:
-    case TiltMethod::first_order:
-    case TiltMethod::quadrature:
-    case TiltMethod::importance_sampling: break;
-    default: config_fail("theory.fb.method", std::to_string(static_cast<int>(s.method)), "is not a TiltMethod");
-  }
-  switch (s.gradient_form) {
-    case TiltGradientForm::automatic:
-    case TiltGradientForm::price:
-    case TiltGradientForm::score: break;
-    default:
-      config_fail("theory.fb.gradient_form", std::to_string(static_cast<int>(s.gradient_form)),
-                  "is not a TiltGradientForm");
-  }
-  if (!(s.damping > 0.0 && s.damping <= 1.0))
-    config_fail("theory.fb.damping", format_number(s.damping), "must lie in (0, 1]");
-  if (!(s.tolerance > 0.0 && s.tolerance < 1.0))
-    config_fail("theory.fb.tolerance", format_number(s.tolerance), "must lie in (0, 1)");
-  if (s.max_iterations < 1)
-    config_fail("theory.fb.max_iterations", std::to_string(s.max_iterations), "must be a positive integer");
-  if (s.importance_samples < 2 * kImportanceBatches)
-    config_fail("theory.fb.importance_samples", std::to_string(s.importance_samples),
-                "must be >= " + std::to_string(2 * kImportanceBatches) + " (" +
-                    std::to_string(kImportanceBatches) + " batches of at least 2 draws)");
-  if (s.quadrature_nodes < 3 || s.quadrature_nodes > 64)
-    config_fail("theory.fb.quadrature_nodes", std::to_string(s.quadrature_nodes),
-                "must lie in 3..64 (the error estimate uses a coarse rule of ceil(2n/3) >= 2 nodes)");
-  if (!(s.pair_tolerance > 0.0 && std::isfinite(s.pair_tolerance)))
-    config_fail("theory.fb.pair_tolerance", format_number(s.pair_tolerance), "must be finite and > 0");
-}
-
 FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, const FbSettings& settings) {
   validate(settings);
   core::validate(spec);

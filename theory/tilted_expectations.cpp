@@ -262,42 +262,6 @@ void check_measure(const Eigen::Ref<const Eigen::MatrixXd>& C,
 
 }  // namespace
 
-std::string_view tilt_method_name(TiltMethod method) {
-  switch (method) {
-    case TiltMethod::automatic: return "automatic";
-    case TiltMethod::linear_closed_form: return "linear_closed_form";
-    case TiltMethod::first_order: return "first_order";
-    case TiltMethod::quadrature: return "quadrature";
-    case TiltMethod::importance_sampling: return "importance_sampling";
-  }
-  return "?";
-}
-
-TiltMethod parse_tilt_method(std::string_view name, std::string_view field) {
-  for (TiltMethod m : {TiltMethod::automatic, TiltMethod::linear_closed_form, TiltMethod::first_order,
-                       TiltMethod::quadrature, TiltMethod::importance_sampling})
-    if (name == tilt_method_name(m)) return m;
-  throw ConfigError(std::string(field) + " = \"" + std::string(name) +
-                    "\": must be automatic, linear_closed_form, first_order, quadrature or "
-                    "importance_sampling");
-}
-
-std::string_view tilt_gradient_form_name(TiltGradientForm form) {
-  switch (form) {
-    case TiltGradientForm::automatic: return "automatic";
-    case TiltGradientForm::price: return "price";
-    case TiltGradientForm::score: return "score";
-  }
-  return "?";
-}
-
-TiltGradientForm parse_tilt_gradient_form(std::string_view name, std::string_view field) {
-  for (TiltGradientForm f : {TiltGradientForm::automatic, TiltGradientForm::price, TiltGradientForm::score})
-    if (name == tilt_gradient_form_name(f)) return f;
-  throw ConfigError(std::string(field) + " = \"" + std::string(name) +
-                    "\": must be automatic, price or score");
-}
-
 GaussianPoints tensor_gauss_hermite_points(Eigen::Index dimension, Eigen::Index nodes) {
   const GaussHermiteRule rule = gauss_hermite_rule(nodes);
   Eigen::Index count = 1;

@@ -16,33 +16,17 @@
 #include <vector>
 
 #include "core/activation.hpp"
+#include "core/config.hpp"
 
 namespace kernelmc::theory {
 
-// How the tilted expectations are evaluated (THEORY.md §4.4 items 1–4).
-enum class TiltMethod {
-  automatic,            // the FB solver's choice: linear_closed_form for linear φ, quadrature for
-                        // P ≤ kMaxQuadraturePoints, importance_sampling beyond
-  linear_closed_form,   // φ linear only: ⟨hhᵀ⟩_q = C(I − 2gC̃C)⁻¹, ∂𝒲/∂C = gC̃(I − 2gCC̃)⁻¹; exact
-  first_order,          // ⟨φφᵀ⟩ + g Q[C̃] and Jᵀ[C̃]; neglects O(C̃²) (the truncation is not in the error)
-  quadrature,           // tensor Gauss–Hermite over all P inputs (P ≤ 5) with the control variate
-  importance_sampling,  // fixed base draws h ~ N(0, C), weights ∝ e^{gφᵀC̃φ}, same control variate
-};
-// "automatic", "linear_closed_form", "first_order", "quadrature", "importance_sampling".
-std::string_view tilt_method_name(TiltMethod method);
-// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
-TiltMethod parse_tilt_method(std::string_view name, std::string_view field = "theory.fb.method");
-
-// Which form of ∂𝒲/∂C the numerical methods (quadrature, importance sampling) evaluate.
-enum class TiltGradientForm {
-  automatic,  // score for ReLU (its φ'' is a δ function, which pointwise evaluation misses), Price otherwise
-  price,      // needs φ'' pointwise; any positive semidefinite C
-  score,      // needs C positive definite (NumericalError otherwise); no derivatives of φ
-};
-// "automatic", "price", "score".
-std::string_view tilt_gradient_form_name(TiltGradientForm form);
-TiltGradientForm parse_tilt_gradient_form(std::string_view name,
-                                          std::string_view field = "theory.fb.gradient_form");
+// TiltMethod and TiltGradientForm are config choices ([theory.fb]); they live in core.
+using core::parse_tilt_gradient_form;
+using core::parse_tilt_method;
+using core::tilt_gradient_form_name;
+using core::tilt_method_name;
+using core::TiltGradientForm;
+using core::TiltMethod;
 
 // Largest P for the tensor Gauss–Hermite method (THEORY.md §4.4 item 3: n^P nodes).
 inline constexpr Eigen::Index kMaxQuadraturePoints = 5;
@@ -55,9 +39,9 @@ inline constexpr Eigen::Index kMaxExactFirstOrderPoints = 12;
 // error estimate below includes the change when the rule drops to
 // coarse_quadrature_nodes(n) = ⌈2n/3⌉ nodes (19 for 28).
 inline constexpr Eigen::Index kFirstOrderFourPointNodes = 28;
-// Consecutive batches of the importance-sampling draws: each batch gives one replicate of
-// an estimate, and their spread its standard error (SE of a 20-batch SE ≈ √(1/38) ≈ 16 %).
-inline constexpr Eigen::Index kImportanceBatches = 20;
+// Consecutive batches of the importance-sampling draws (core/config.hpp, as theory.fb
+// validates importance_samples against it).
+using core::kImportanceBatches;
 
 // One evaluation. Errors are absolute, entry by entry.
 struct TiltedExpectations {

@@ -47,21 +47,6 @@ bool passes(double rhat, double ess_bulk, const std::string& name, std::vector<s
 
 }  // namespace
 
-void validate(const PosteriorRunSettings& s) {
-  sampling::validate(sampling::ChainSettings{.chains = s.chains, .warmup = s.warmup, .draws = s.draws, .thin = s.thin},
-                     "posterior");
-  const int form = static_cast<int>(s.form);
-  if (form != static_cast<int>(sampling::PosteriorForm::full) && form != static_cast<int>(sampling::PosteriorForm::collapsed))
-    throw ConfigError("posterior.form = " + std::to_string(form) + ": must be full or collapsed");
-  sampling::validate(sampling::ObservableSettings{.draws = s.draws, .batches = s.batches});
-  if (s.batches * s.chains < 2)
-    throw ConfigError("posterior.batches = " + std::to_string(s.batches) +
-                      ": batches × chains must be at least 2 (a standard error needs two batch means)");
-  if (!(s.max_entry_draw_values >= 0.0) || !std::isfinite(s.max_entry_draw_values))
-    throw ConfigError("posterior.max_entry_draw_values = " + number(s.max_entry_draw_values) +
-                      ": must be finite and >= 0");
-}
-
 ConvergenceGate convergence_gate(const sampling::KernelPosteriorSummary& kernels) {
   ConvergenceGate g;
   g.passed = true;

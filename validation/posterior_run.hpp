@@ -17,33 +17,9 @@
 
 namespace kernelmc::validation {
 
-// [posterior]. Plain aggregate; validate() names `posterior.<field>`.
-struct PosteriorRunSettings {
-  Eigen::Index chains = 4;     // Stan's default; four chains give split R̂ eight halves
-  Eigen::Index warmup = 1000;  // Stan's default num_warmup
-  Eigen::Index draws = 1000;   // kept draws per chain; Stan's default num_samples
-  Eigen::Index thin = 1;       // keep every thin-th sampling transition
-  // Collapsed by default: the same marginal law of θ_h (THEORY.md §1.5, test V7), without
-  // the readout coordinates, whose coupling to the output scale slows the full chain.
-  sampling::PosteriorForm form = sampling::PosteriorForm::collapsed;
-  // collapsed: complete every kept draw with an exact readout draw, so that the network
-  // output F at the training inputs is reported too (the full form always reports it).
-  bool draw_readout = false;
-  // Batch-means batches per chain for the kernel entries' MCSE (kernel_observables.hpp).
-  Eigen::Index batches = 10;
-  // Keep every kernel entry's draws (per-entry R̂ and ESS, and written draws) while
-  // K·L·draws·chains ≤ this many values, K = P(P+1)/2: 1e7 doubles are 80 MB. Beyond,
-  // entries get batch-means errors only, and the report says so.
-  double max_entry_draw_values = 1e7;
-  bool write_draws = false;    // write the draws as .npy files with a JSON manifest
-  // Layers l (2..L+1) whose kernel draws are written; empty: every layer. Checked against
-  // the model in run_posterior (posterior.draw_layers[i]).
-  std::vector<Eigen::Index> draw_layers = {};
-  bool operator==(const PosteriorRunSettings&) const = default;
-};
-
-// Throws ConfigError naming `posterior.<field>`, its value and the rule.
-void validate(const PosteriorRunSettings& settings);
+// [posterior] (core/config.hpp; core::validate checks it, run_posterior checks
+// draw_layers against the model).
+using PosteriorRunSettings = core::PosteriorSettings;
 
 // Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), arXiv:1903.08008, §4.3 and §5:
 // R̂ < 1.01 and bulk ESS > 100 per chain (400 for four chains) before trusting a summary.

@@ -46,6 +46,17 @@ Config non_trivial_config() {
   c.sampler.friction = 2.5;
   c.sampler.target_accept = 0.65;
   c.sampler.adapt_init_buffer = 10;
+  c.posterior.chains = 3;
+  c.posterior.form = PosteriorForm::full;
+  c.posterior.draw_layers = {2, 3};
+  c.posterior.max_entry_draw_values = 0.1;
+  c.fb.method = TiltMethod::importance_sampling;
+  c.fb.damping = 0.3;
+  c.fb.seed = 99;
+  c.fb.gradient_form = TiltGradientForm::score;
+  c.criticality.bias_variances = {0.0, 1.0 / 7.0};
+  c.validation.widths = {8, 16};
+  c.validation.figures = false;
   c.run.seed = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   c.run.threads = 7;
   c.run.output_dir = "out/run 1";
@@ -209,6 +220,19 @@ TEST(ConfigToml, RawTextOverridesRoundTripAndMustBeUtf8) {
   EXPECT_EQ(parse_config(to_toml(c), {}), c);
 }
 
+TEST(ConfigToml, TheoryFbIsASubTableOfTheory) {
+  const Config c = parse_config("[theory]\nfour_point_nodes = 20\n[theory.fb]\ndamping = 0.25\nmethod = \"first_order\"\n", {});
+  EXPECT_EQ(c.theory.four_point_nodes, 20);
+  EXPECT_EQ(c.fb.damping, 0.25);
+  EXPECT_EQ(c.fb.method, TiltMethod::first_order);
+  // Without [theory], and through --set.
+  EXPECT_EQ(parse_config("[theory.fb]\nnewton = true\n", {}).fb.newton, true);
+  EXPECT_EQ(parse_config("", {"theory.fb.max_iterations=7"}).fb.max_iterations, 7);
+  EXPECT_NE(config_error("[theory.fbb]\ndamping = 0.2\n", {}).find("theory.fbb"), std::string::npos);
+  EXPECT_NE(config_error("", {"theory.fb.dampng=0.2"}).find("theory.fb.dampng"), std::string::npos);
+  EXPECT_NE(config_error("[theory]\nfb = 1\n", {}).find("theory.fb"), std::string::npos);
+}
+
 TEST(ConfigToml, LaterOverrideWins) {
   EXPECT_EQ(parse_config("", {"model.depth=2", "model.depth=5"}).model.depth, 5);
 }
@@ -274,7 +298,7 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   const Config c = non_trivial_config();
   const nlohmann::json j = nlohmann::json::parse(to_json(c));
   ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j.size(), 6u);
+  EXPECT_EQ(j.size(), 9u);  // [theory.fb] is inside "theory"
   EXPECT_EQ(j["model"]["depth"], 4);
   EXPECT_EQ(j["model"]["widths"], nlohmann::json({7, 11, 13, 17}));
   EXPECT_EQ(j["model"]["activation"], "tanh");
@@ -291,7 +315,10 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   EXPECT_EQ(j["sampler"]["kind"], "underdamped_langevin");
   EXPECT_EQ(j["sampler"]["metric"], "unit");
   // Same keys as the TOML sections.
-  for (const char* section : {"model", "data", "prior", "theory", "sampler", "run"})
+  EXPECT_EQ(j["theory"]["fb"]["method"], "importance_sampling");
+  EXPECT_EQ(j["posterior"]["form"], "full");
+  EXPECT_EQ(j["validation"]["widths"], nlohmann::json({8, 16}));
+  for (const char* section : {"model", "data", "prior", "theory", "sampler", "posterior", "criticality", "validation", "run"})
     EXPECT_TRUE(j.contains(section)) << section;
   EXPECT_EQ(j["data"].size(), 9u);
 }
