@@ -15,5 +15,6 @@ struct CommonOptions {
 
 int run_prior(const CommonOptions& options);
 int run_sample(const CommonOptions& options);
+int run_criticality(const CommonOptions& options);
 
 }  // namespace kernelmc::cli
