@@ -9,46 +9,13 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "sampling/detail/progress_counter.hpp"
 #include "sampling/diagnostics/hmc_health.hpp"
 #include "sampling/integrators.hpp"
 
 namespace kernelmc::sampling {
 
 namespace {
-
-// Counts transitions from every thread; only the thread that constructed it (the one
-// that called run_chains) calls the callback, about kReports times per run. An exception from the callback cancels
-// the run and is kept for rethrowing.
-class TransitionCounter {
- public:
-  static constexpr std::int64_t kReports = 200;
-
-  TransitionCounter(const ChainProgress& callback, std::int64_t total)
-      : callback_(callback), step_(std::max<std::int64_t>(1, total / kReports)), owner_(std::this_thread::get_id()) {}
-
-  void add_one() {
-    const std::int64_t done = done_.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (!callback_ || std::this_thread::get_id() != owner_ || done - last_reported_ < step_) return;
-    last_reported_ = done;
-    try {
-      callback_(done);
-    } catch (...) {
-      error_ = std::current_exception();
-      cancelled_.store(true);
-    }
-  }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-  const std::exception_ptr& error() const { return error_; }
-
- private:
-  const ChainProgress& callback_;
-  std::int64_t step_;
-  std::thread::id owner_;
-  std::atomic<std::int64_t> done_{0};
-  std::atomic<bool> cancelled_{false};
-  std::int64_t last_reported_ = 0;  // owner only
-  std::exception_ptr error_;        // owner only
-};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -57,7 +24,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // Chain c from its prior draw to its last kept draw (see the header's contract).
 ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_settings,
                       const ChainSettings& settings, Eigen::Index c, DrawRecorder* recorder,
-                      TransitionCounter& counter) {
+                      detail::ProgressCounter& counter) {
   const std::unique_ptr<Potential> potential = target.clone();
   const std::unique_ptr<Sampler> sampler = make_sampler(sampler_settings, *potential);
   core::Engine engine = core::make_stream(settings.seed, core::StreamPurpose::chain_momentum,
@@ -80,7 +47,7 @@ ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_se
       const TransitionInfo info = sampler->transition(state, engine);
       r.gradient_evaluations += info.n_leapfrog;
       r.warmup_divergences += info.divergent ? 1 : 0;
-      counter.add_one();
+      counter.add(1);
     }
     sampler->end_warmup();
   }
@@ -101,7 +68,7 @@ ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_se
       r.max_tree_depth_hits += nuts && info.tree_depth >= depth_cap ? 1 : 0;
       accept_sum += info.accept_stat;
       ++r.sampling_transitions;
-      counter.add_one();
+      counter.add(1);
     }
     r.energy(i) = info.energy;
     r.accept_stat(i) = info.accept_stat;
@@ -160,7 +127,7 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
   // STYLE.md §4, §6: one chain per iteration, its own streams and result slot; the
   // lowest failing chain's error is rethrown after the loop.
   std::vector<std::exception_ptr> errors(C);
-  TransitionCounter counter(progress, total_transitions(settings));
+  detail::ProgressCounter counter(progress, total_transitions(settings));
 #pragma omp parallel for schedule(dynamic, 1)
   for (Eigen::Index c = 0; c < settings.chains; ++c) {
     const auto i = static_cast<std::size_t>(c);

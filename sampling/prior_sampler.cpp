@@ -13,6 +13,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "sampling/detail/progress_counter.hpp"
 #include "sampling/empirical_kernels.hpp"
 
 namespace kernelmc::sampling {
@@ -187,43 +188,11 @@ void PriorDraw::draw(core::Engine& engine) {
   }
 }
 
-// Reports progress from the calling thread only (OpenMP thread 0 of the team), at most
-// ~kReports times. An exception thrown by the callback cancels the run.
-class ProgressReporter {
- public:
-  static constexpr Eigen::Index kReports = 200;
-
-  ProgressReporter(const std::function<void(Eigen::Index)>& callback, Eigen::Index total)
-      : callback_(callback), step_(std::max<Eigen::Index>(1, total / kReports)) {}
-
-  void add(Eigen::Index networks) {
-    const Eigen::Index done = done_.fetch_add(networks) + networks;
-    if (!callback_ || omp_get_thread_num() != 0 || cancelled()) return;
-    if (done - last_reported_ < step_) return;
-    last_reported_ = done;
-    try {
-      callback_(done);
-    } catch (...) {
-      error_ = std::current_exception();
-      cancelled_.store(true);
-    }
-  }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-  const std::exception_ptr& error() const { return error_; }
-
- private:
-  const std::function<void(Eigen::Index)>& callback_;
-  Eigen::Index step_;
-  std::atomic<Eigen::Index> done_{0};
-  std::atomic<bool> cancelled_{false};
-  Eigen::Index last_reported_ = 0;  // touched by thread 0 only
-  std::exception_ptr error_;        // written by thread 0 only
-};
 
 // The networks of batch b, in index order, into stats.batches[·][b].
 void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
                   const PriorSamplingSettings& settings, Eigen::Index b,
-                  PriorKernelStatistics& stats, ProgressReporter& reporter) {
+                  PriorKernelStatistics& stats, detail::ProgressCounter& progress_counter) {
   const Eigen::Index M = settings.networks;
   const Eigen::Index B = settings.batches;
   const Eigen::Index first = b * M / B;
@@ -255,9 +224,9 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
         const auto i = static_cast<std::size_t>(l - 2);
         stats.batches[i][static_cast<std::size_t>(b)].add_batch(chunk[i].leftCols(filled));
       }
-      reporter.add(filled);
+      progress_counter.add(filled);
       filled = 0;
-      if (reporter.cancelled()) return;
+      if (progress_counter.cancelled()) return;
     }
   }
 }
@@ -303,12 +272,12 @@ PriorKernelStatistics sample_prior_statistics(const core::ModelSpec& spec,
   // STYLE.md §4, §6: per-batch streams and accumulators, no exception leaves the region,
   // the lowest failing batch's error is rethrown afterwards.
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(B));
-  ProgressReporter reporter(progress, settings.networks);
+  detail::ProgressCounter progress_counter(progress, settings.networks);
 #pragma omp parallel for schedule(dynamic, 1)
   for (Eigen::Index b = 0; b < B; ++b) {
-    if (reporter.cancelled()) continue;
+    if (progress_counter.cancelled()) continue;
     try {
-      sample_batch(spec, inputs, settings, b, stats, reporter);
+      sample_batch(spec, inputs, settings, b, stats, progress_counter);
     } catch (...) {
       errors[static_cast<std::size_t>(b)] = std::current_exception();
     }
@@ -316,7 +285,7 @@ PriorKernelStatistics sample_prior_statistics(const core::ModelSpec& spec,
   for (const std::exception_ptr& error : errors) {
     if (error) std::rethrow_exception(error);
   }
-  if (reporter.error()) std::rethrow_exception(reporter.error());
+  if (progress_counter.error()) std::rethrow_exception(progress_counter.error());
   if (progress) progress(settings.networks);
   return stats;
 }
