@@ -15,10 +15,8 @@ namespace kernelmc::cli {
 int run_sample(const CommonOptions& options) {
   const core::Config config = resolve_config(options);
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
-  // [posterior] is not a config section yet: its defaults apply.
-  const validation::PosteriorRunSettings posterior;
   ProgressBar progress(progress_wanted(options.quiet));
-  const validation::PosteriorRunResult result = validation::run_posterior(config, posterior, data, progress);
+  const validation::PosteriorRunResult result = validation::run_posterior(config, config.posterior, data, progress);
   const auto path = validation::write_posterior_report(result, config.run.output_dir);
   std::cout << validation::format_posterior_table(result) << "\nreport: " << path.string() << "\n";
   return 0;
