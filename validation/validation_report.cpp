@@ -1,0 +1,317 @@
+#include "validation/validation_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/activation.hpp"
+#include "core/csv.hpp"
+#include "core/json_io.hpp"
+
+namespace kernelmc::validation {
+
+namespace {
+
+using nlohmann::json;
+
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json matrix_json(const Eigen::MatrixXd& m) {
+  json rows = json::array();
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    json row = json::array();
+    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(num(m(i, j)));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// CSV field: shortest exact decimal, empty for a value that does not apply (never "nan").
+std::string cell(double v) { return std::isfinite(v) ? core::format_double(v) : std::string(); }
+
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "n/a";
+  if (p < 1e-4) return "<1e-4";
+  return fmt("%.3f", p);
+}
+
+std::string pm(double v, double se, const char* f = "%.4f") {
+  return fmt(f, v) + " +- " + fmt(f, se);
+}
+
+const TheoryComparison* find(const LayerValidation& l, const std::string& theory, const std::string& quantity) {
+  for (const auto& c : l.comparisons)
+    if (c.theory == theory && c.quantity == quantity) return &c;
+  return nullptr;
+}
+
+std::string header_line(const ValidationResult& r) {
+  const auto& m = r.config.model;
+  const auto& p = r.config.posterior;
+  std::ostringstream out;
+  out << "kernelmc validation: " << r.dataset_name << " (P = " << r.points << "), "
+      << core::activation_name(m.activation) << ", L = " << m.depth << ", g = " << m.g.front()
+      << (m.g.size() > 1 ? " ..." : "") << ", sigma_b^2 = " << m.bias_variance << ", kappa = " << m.kappa << "; "
+      << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
+      << r.config.validation.prior_networks << " prior networks per width";
+  return out.str();
+}
+
+}  // namespace
+
+std::string validation_report_json(const ValidationResult& r) {
+  json j;
+  j["provenance"] = json::parse(core::provenance_json(r.config));
+  j["study"] = "validation";
+  j["dataset"] = r.dataset_name;
+  j["points"] = r.points;
+  j["exact_linear_available"] = r.exact_linear_available;
+  j["gate"] = {{"max_rhat", 1.01}, {"min_ess_bulk", 400}};
+  j["timings"]["analysis_seconds"] = r.analysis_seconds;
+  j["widths"] = json::array();
+  for (const auto& w : r.widths) {
+    json jw{{"width", w.width},
+            {"compared", w.compared},
+            {"gate",
+             {{"passed", w.gate.passed},
+              {"failures", w.gate.failures},
+              {"worst_rhat", num(w.gate.worst_rhat)},
+              {"min_ess_bulk", num(w.gate.min_ess_bulk)},
+              {"suggested_draws", w.gate.suggested_draws},
+              {"suggested_warmup", w.gate.suggested_warmup},
+              {"advice", w.gate.advice}}},
+            {"sampler",
+             {{"mean_accept_stat", num(w.mean_accept_stat)},
+              {"divergences", w.divergences},
+              {"min_e_bfmi", num(w.min_e_bfmi)},
+              {"max_tree_depth_hits", w.max_tree_depth_hits},
+              {"gradient_evaluations", num(w.gradient_evaluations)}}},
+            {"fb_method", w.fb_method},
+            {"seconds",
+             {{"chains_summed", w.sampling_seconds}, {"prior", w.prior_seconds}, {"theory", w.theory_seconds}}}};
+    jw["layers"] = json::array();
+    for (const auto& l : w.layers) {
+      json jl{{"layer", l.layer},
+              {"posterior_mean", matrix_json(l.posterior_mean)},
+              {"posterior_mean_se", matrix_json(l.posterior_mean_se)},
+              {"prior_mean", matrix_json(l.prior_mean)},
+              {"prior_mean_se", matrix_json(l.prior_mean_se)},
+              {"adaptation", matrix_json(l.adaptation)},
+              {"adaptation_se", matrix_json(l.adaptation_se)},
+              {"target_adaptation_scaled", num(l.target_adaptation)},
+              {"target_adaptation_scaled_se", num(l.target_adaptation_se)},
+              {"cka", num(l.cka)},
+              {"cka_se", num(l.cka_se)}};
+      jl["comparisons"] = json::array();
+      for (const auto& c : l.comparisons) {
+        json jc{{"theory", c.theory},
+                {"quantity", c.quantity},
+                {"prediction", matrix_json(c.prediction)},
+                {"prediction_se", matrix_json(c.prediction_se)},
+                {"z", matrix_json(c.z)},
+                {"frobenius", num(c.frobenius)},
+                {"frobenius_se", num(c.frobenius_se)},
+                {"noise_frobenius", num(c.noise_frobenius)},
+                {"excess_frobenius", num(c.excess_frobenius)},
+                {"relative", num(c.relative)},
+                {"relative_se", num(c.relative_se)},
+                {"max_abs_z", num(c.max_abs_z)},
+                {"bonferroni_z", num(c.bonferroni_z)},
+                {"entries", c.entries},
+                {"hotelling_t2", num(c.chi_square)},
+                {"rank", num(c.chi_square_rank)},
+                {"p_value", num(c.p_value)},
+                {"test_defined", c.test_defined},
+                {"consistent", c.consistent}};
+        if (c.quantity == "adaptation")
+          jc["target_adaptation_scaled"] = num(c.target_adaptation);
+        else
+          jc["cka"] = num(c.cka);
+        jl["comparisons"].push_back(jc);
+      }
+      jw["layers"].push_back(jl);
+    }
+    j["widths"].push_back(jw);
+  }
+  j["scaling"] = json::array();
+  for (const auto& s : r.scaling) {
+    j["scaling"].push_back({{"layer", s.layer},
+                            {"theory", s.theory},
+                            {"quantity", s.quantity},
+                            {"exponent", num(s.fit.exponent)},
+                            {"exponent_se", num(s.fit.exponent_se)},
+                            {"exponent_ci95", {num(s.fit.exponent_low), num(s.fit.exponent_high)}},
+                            {"amplitude", num(s.fit.amplitude)},
+                            {"points", s.fit.points},
+                            {"bootstrap_interval", {num(s.bootstrap_low), num(s.bootstrap_high)}},
+                            {"bootstrap_valid", s.bootstrap_valid},
+                            {"confidence_level", r.config.validation.confidence_level},
+                            {"consistent_from", s.consistent_from},
+                            {"verdict", s.verdict}});
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string validation_comparisons_csv(const ValidationResult& r) {
+  const std::vector<std::string> header = {
+      "width", "layer", "theory", "quantity", "frobenius", "frobenius_se", "relative", "relative_se",
+      "excess_frobenius", "noise_frobenius", "max_abs_z", "bonferroni_z", "hotelling_t2", "rank", "p_value",
+      "consistent", "measured_target_adaptation_scaled", "measured_target_adaptation_scaled_se",
+      "predicted_target_adaptation_scaled", "measured_cka", "measured_cka_se", "predicted_cka"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : r.widths) {
+    for (const auto& l : w.layers) {
+      for (const auto& c : l.comparisons) {
+        const bool adaptation = c.quantity == "adaptation";
+        rows.push_back({std::to_string(w.width), std::to_string(l.layer), c.theory, c.quantity, cell(c.frobenius),
+                        cell(c.frobenius_se), cell(c.relative), cell(c.relative_se), cell(c.excess_frobenius),
+                        cell(c.noise_frobenius), cell(c.max_abs_z), cell(c.bonferroni_z), cell(c.chi_square),
+                        cell(c.chi_square_rank), cell(c.p_value), c.consistent ? "1" : "0",
+                        adaptation ? cell(l.target_adaptation) : "", adaptation ? cell(l.target_adaptation_se) : "",
+                        adaptation ? cell(c.target_adaptation) : "", adaptation ? "" : cell(l.cka),
+                        adaptation ? "" : cell(l.cka_se), adaptation ? "" : cell(c.cka)});
+      }
+    }
+  }
+  return core::format_csv(header, rows);
+}
+
+std::string validation_widths_csv(const ValidationResult& r) {
+  const std::vector<std::string> header = {"width", "gate_passed", "worst_rhat", "min_ess_bulk", "suggested_draws",
+                                           "suggested_warmup", "mean_accept_stat", "divergences", "min_e_bfmi",
+                                           "max_tree_depth_hits", "gradient_evaluations"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : r.widths) {
+    rows.push_back({std::to_string(w.width), w.gate.passed ? "1" : "0", cell(w.gate.worst_rhat),
+                    cell(w.gate.min_ess_bulk), std::to_string(w.gate.suggested_draws),
+                    std::to_string(w.gate.suggested_warmup), cell(w.mean_accept_stat), std::to_string(w.divergences),
+                    cell(w.min_e_bfmi), std::to_string(w.max_tree_depth_hits), cell(w.gradient_evaluations)});
+  }
+  return core::format_csv(header, rows);
+}
+
+std::string validation_scaling_csv(const ValidationResult& r) {
+  const std::vector<std::string> header = {"layer", "theory", "quantity", "exponent", "exponent_se",
+                                           "exponent_low", "exponent_high", "bootstrap_low", "bootstrap_high",
+                                           "bootstrap_valid", "points", "consistent_from", "verdict"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : r.scaling) {
+    const bool fit = s.fit.valid();
+    const bool boot = s.bootstrap_valid > 0;
+    rows.push_back({std::to_string(s.layer), s.theory, s.quantity, fit ? cell(s.fit.exponent) : "",
+                    fit ? cell(s.fit.exponent_se) : "", fit ? cell(s.fit.exponent_low) : "",
+                    fit ? cell(s.fit.exponent_high) : "", boot ? cell(s.bootstrap_low) : "",
+                    boot ? cell(s.bootstrap_high) : "", std::to_string(s.bootstrap_valid),
+                    std::to_string(s.fit.points), std::to_string(s.consistent_from), "\"" + s.verdict + "\""});
+  }
+  return core::format_csv(header, rows);
+}
+
+std::string format_validation_table(const ValidationResult& r) {
+  std::ostringstream out;
+  out << header_line(r) << "\n\n";
+  out << "E_post[C] vs theory: |E_post - prediction|_F / |C_GP|_F +- MC error, p-value of the Hotelling test;\n"
+      << "N*<dC, yy^T>/|y|^2: measured adaptation (E_post - E_prior) along the target vs FB and one loop\n\n";
+  out << "    N layer  vs C_GP                p       vs one loop            p       vs C_FB + mu           p       "
+         "N*yT.dC.y measured  FB       1-loop\n";
+  for (const auto& w : r.widths) {
+    if (!w.compared) {
+      out << fmt("%5.0f", static_cast<double>(w.width)) << "  not compared (convergence gate failed): " << w.gate.advice
+          << "\n";
+      continue;
+    }
+    for (const auto& l : w.layers) {
+      const TheoryComparison* gp = find(l, "nngp", "posterior_mean");
+      const TheoryComparison* ol = find(l, "one_loop", "posterior_mean");
+      const TheoryComparison* fb = find(l, "fb", "posterior_mean");
+      const TheoryComparison* afb = find(l, "fb", "adaptation");
+      const TheoryComparison* aol = find(l, "one_loop", "adaptation");
+      char line[512];
+      std::snprintf(line, sizeof line, "%5lld %5lld  %-21s %-7s %-21s %-7s %-21s %-7s %-19s %-8s %-8s\n",
+                    static_cast<long long>(w.width), static_cast<long long>(l.layer),
+                    pm(gp->relative, gp->relative_se).c_str(), p_text(gp->p_value).c_str(),
+                    pm(ol->relative, ol->relative_se).c_str(), p_text(ol->p_value).c_str(),
+                    pm(fb->relative, fb->relative_se).c_str(), p_text(fb->p_value).c_str(),
+                    pm(l.target_adaptation, l.target_adaptation_se, "%.3f").c_str(),
+                    fmt("%.3f", afb->target_adaptation).c_str(), fmt("%.3f", aol->target_adaptation).c_str());
+      out << line;
+    }
+  }
+  out << "\nverdicts (excess discrepancy ~ N^b; " << fmt("%.0f", 100.0 * r.config.validation.confidence_level)
+      << " % bootstrap interval over chains):\n";
+  for (const auto& s : r.scaling) {
+    const std::string what = (s.quantity == "adaptation" ? "dC vs " : "E_post vs ") + s.theory;
+    out << "  layer " << s.layer << " " << what << ": " << s.verdict << "\n";
+  }
+  return out.str();
+}
+
+std::string validation_markdown(const ValidationResult& r) {
+  std::ostringstream md;
+  md << "# kernelmc validation report\n\n" << header_line(r) << ".\n\n";
+  md << "Seed " << r.config.run.seed << ". Convergence gate per width: split R-hat < 1.01 and bulk ESS >= 400 "
+     << "for the trace, KTA and CKA of every layer; widths that fail are not compared.\n\n";
+  md << "## Convergence and sampler health\n\n| N | gate | worst R-hat | min bulk ESS | accept | divergences | min "
+        "E-BFMI |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& w : r.widths) {
+    md << "| " << w.width << " | " << (w.gate.passed ? "passed" : "FAILED: " + w.gate.advice) << " | "
+       << fmt("%.4f", w.gate.worst_rhat) << " | " << fmt("%.0f", w.gate.min_ess_bulk) << " | "
+       << fmt("%.3f", w.mean_accept_stat) << " | " << w.divergences << " | " << fmt("%.2f", w.min_e_bfmi) << " |\n";
+  }
+  md << "\n## Discrepancies\n\nRelative Frobenius discrepancy |estimate - prediction|_F / reference (C_GP for "
+        "E_post[C], the one-loop dC for the adaptation dC_MC = E_post[C] - E_prior[C]) with its Monte Carlo "
+        "error, max |z| over the P(P+1)/2 entries against the Bonferroni threshold at family-wise alpha = "
+     << r.config.validation.false_alarm_rate << ", and the p-value of the Hotelling T^2 test.\n\n";
+  md << "| N | layer | theory | quantity | relative | max abs z (threshold) | p | consistent |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& w : r.widths) {
+    for (const auto& l : w.layers) {
+      for (const auto& c : l.comparisons) {
+        md << "| " << w.width << " | " << l.layer << " | " << c.theory << " | " << c.quantity << " | "
+           << pm(c.relative, c.relative_se) << " | " << fmt("%.2f", c.max_abs_z) << " (" << fmt("%.2f", c.bonferroni_z)
+           << ") | " << p_text(c.p_value) << " | " << (c.consistent ? "yes" : "no") << " |\n";
+      }
+    }
+  }
+  md << "\n## Adaptation along the target\n\n| N | layer | measured N<dC, yy^T>/|y|^2 | FB | one loop |\n"
+        "|---|---|---|---|---|\n";
+  for (const auto& w : r.widths) {
+    if (!w.compared) continue;
+    for (const auto& l : w.layers) {
+      const TheoryComparison* afb = find(l, "fb", "adaptation");
+      const TheoryComparison* aol = find(l, "one_loop", "adaptation");
+      md << "| " << w.width << " | " << l.layer << " | " << pm(l.target_adaptation, l.target_adaptation_se) << " | "
+         << fmt("%.4f", afb->target_adaptation) << " | " << fmt("%.4f", aol->target_adaptation) << " |\n";
+    }
+  }
+  md << "\n## Verdicts\n\n";
+  for (const auto& s : r.scaling)
+    md << "- layer " << s.layer << ", " << (s.quantity == "adaptation" ? "dC vs " : "E_post[C] vs ") << s.theory
+       << ": " << s.verdict << "\n";
+  md << "\nFiles: validation.json (everything), validation_comparisons.csv, validation_widths.csv, "
+        "validation_scaling.csv.\n";
+  return md.str();
+}
+
+std::filesystem::path write_validation_report(const ValidationResult& result, const std::filesystem::path& directory) {
+  const std::string json_text = validation_report_json(result);
+  const std::string comparisons = validation_comparisons_csv(result);
+  const std::string widths = validation_widths_csv(result);
+  const std::string scaling = validation_scaling_csv(result);
+  const std::string markdown = validation_markdown(result);
+  core::write_file_atomic(directory / "validation_comparisons.csv", comparisons);
+  core::write_file_atomic(directory / "validation_widths.csv", widths);
+  core::write_file_atomic(directory / "validation_scaling.csv", scaling);
+  core::write_file_atomic(directory / "validation.md", markdown);
+  core::write_file_atomic(directory / "validation.json", json_text);
+  return directory / "validation.json";
+}
+
+}  // namespace kernelmc::validation
