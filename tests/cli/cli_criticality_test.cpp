@@ -1,7 +1,6 @@
 // `kernelmc criticality`: exit codes, the files it writes, the documented columns of
 // criticality.dat, and that a failed run leaves nothing behind.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -11,43 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "support/cli_run.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;
-  std::string out;
-};
-
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("kernelmc_cli_criticality_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int shell(const std::string& cmd) {
-  const int status = std::system(cmd.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-RunResult run(const std::string& args, const fs::path& dir) {
-  RunResult r;
-  r.exit_code = shell(std::string(KERNELMC_CLI_PATH) + " " + args + " >" + (dir / "stdout").string() + " 2>" +
-                      (dir / "stderr").string() + " </dev/null");
-  r.out = slurp(dir / "stdout");
-  r.err = slurp(dir / "stderr");
-  return r;
-}
+using RunResult = kernelmc::test::CliRun;
+fs::path scratch(const std::string& name) { return kernelmc::test::scratch_directory("criticality_" + name); }
+std::string slurp(const fs::path& p) { return kernelmc::test::read_all(p); }
+int shell(const std::string& command) { return kernelmc::test::shell_exit_code(command); }
+RunResult run(const std::string& args, const fs::path& dir) { return kernelmc::test::run_kernelmc(args, dir); }
 
 // The data blocks of a gnuplot file: '#' lines skipped, blocks separated by two blank lines.
 std::vector<std::vector<std::vector<double>>> parse_blocks(const std::string& text) {

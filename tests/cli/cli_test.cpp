@@ -1,54 +1,27 @@
 // The kernelmc executable: exit codes (sysexits), messages that name the field, and no
 // result files left behind by a failed run.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "support/cli_run.hpp"
+
 namespace fs = std::filesystem;
+using kernelmc::test::run_kernelmc;
 
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;
-  std::string out;
-};
-
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("kernelmc_cli_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-RunResult run(const std::string& args, const fs::path& dir) {
-  const std::string cmd = std::string(KERNELMC_CLI_PATH) + " " + args + " >" + (dir / "stdout").string() +
-                          " 2>" + (dir / "stderr").string() + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir / "stdout");
-  r.err = slurp(dir / "stderr");
-  return r;
-}
+fs::path scratch(const std::string& name) { return kernelmc::test::scratch_directory("test_" + name); }
+std::string slurp(const fs::path& p) { return kernelmc::test::read_all(p); }
+kernelmc::test::CliRun run(const std::string& args, const fs::path& dir) { return run_kernelmc(args, dir); }
 
 // A run that should fail before writing anything: exit code, field named, no output.
 void expect_rejected(const std::string& name, const std::string& args, int code, const std::string& field) {
   const fs::path dir = scratch(name);
   const fs::path out = dir / "out";
-  const RunResult r = run("prior -q --out " + out.string() + " " + args, dir);
+  const kernelmc::test::CliRun r = run("prior -q --out " + out.string() + " " + args, dir);
   EXPECT_EQ(r.exit_code, code) << args << "\nstderr: " << r.err;
   EXPECT_NE(r.err.find(field), std::string::npos) << "stderr should name " << field << ": " << r.err;
   EXPECT_FALSE(fs::exists(out / "prior_study.json")) << "a failed run left a result behind";
@@ -59,7 +32,7 @@ void expect_rejected(const std::string& name, const std::string& args, int code,
 
 TEST(Cli, UnknownOptionIsAUsageError) {
   const fs::path dir = scratch("usage");
-  const RunResult r = run("prior --no-such-option", dir);
+  const kernelmc::test::CliRun r = run("prior --no-such-option", dir);
   EXPECT_EQ(r.exit_code, 64);
 }
 
@@ -75,7 +48,7 @@ TEST(Cli, BadConfigValuesExitWith78AndNameTheField) {
 
 TEST(Cli, MissingConfigFileExitsWith66) {
   const fs::path dir = scratch("missing");
-  const RunResult r = run("prior -q --config " + (dir / "nope.toml").string(), dir);
+  const kernelmc::test::CliRun r = run("prior -q --config " + (dir / "nope.toml").string(), dir);
   EXPECT_EQ(r.exit_code, 66);
   EXPECT_NE(r.err.find("nope.toml"), std::string::npos);
 }
@@ -111,7 +84,7 @@ TEST(Cli, WrongColumnCountExitsWith65) {
 TEST(Cli, SmallPriorStudyWritesJsonAndCsvWithProvenance) {
   const fs::path dir = scratch("ok");
   const fs::path out = dir / "out";
-  const RunResult r = run("prior -q --out " + out.string() +
+  const kernelmc::test::CliRun r = run("prior -q --out " + out.string() +
                               " --set prior.widths=[4,8,16] --set prior.networks=256 --set model.depth=2",
                           dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
