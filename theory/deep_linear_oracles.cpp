@@ -5,26 +5,19 @@
 #include <Eigen/LU>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "theory/detail/messages.hpp"
 
 namespace kernelmc::theory {
 
 namespace {
 
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
-}
-
-[[noreturn]] void config_fail(const std::string& field, const std::string& value,
-                              const std::string& rule) {
-  throw ConfigError(field + " = " + value + ": " + rule);
-}
+using detail::config_fail;
+using detail::format_number;
+using detail::residual_history_text;
 
 void check_layer(const core::ModelSpec& spec, Eigen::Index layer) {
   if (layer < 1 || layer > spec.depth() + 1)
@@ -54,19 +47,6 @@ Eigen::MatrixXd output_tilt(const Eigen::MatrixXd& C, const Eigen::VectorXd& y, 
   const Eigen::VectorXd a = A * y;
   const Eigen::MatrixXd tilt = (a * a.transpose() - A) / (2.0 * N);
   return 0.5 * (tilt + tilt.transpose());
-}
-
-std::string residual_history(const std::vector<double>& history) {
-  // The first five and the last ten residuals: enough to see divergence or a stall.
-  std::string out;
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    if (i >= 5 && i + 10 < history.size()) {
-      if (i == 5) out += " ...";
-      continue;
-    }
-    out += (out.empty() ? "" : ", ") + format_number(history[i]);
-  }
-  return out;
 }
 
 void check_deep_linear_model(const core::ModelSpec& spec) {
@@ -248,7 +228,7 @@ LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
     if (!std::isfinite(residual))
       throw NumericalError("linear_fb_kernels: non-finite kernel at iteration " +
                            std::to_string(iteration) + "; residual history: " +
-                           residual_history(history));
+                           residual_history_text(history));
     if (residual <= settings.tolerance) {
       solution.iterations = iteration;
       solution.residual = residual;
@@ -268,7 +248,7 @@ LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
                        std::to_string(settings.max_iterations) + " iterations, residual " +
                        format_number(history.back()) + " > linear_fb.tolerance " +
                        format_number(settings.tolerance) +
-                       "; residual history: " + residual_history(history));
+                       "; residual history: " + residual_history_text(history));
 }
 
 }  // namespace kernelmc::theory

@@ -7,7 +7,6 @@
 #include <boost/math/tools/toms748_solve.hpp>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -16,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "theory/deep_linear_oracles.hpp"
+#include "theory/detail/messages.hpp"
 
 namespace kernelmc::theory {
 
@@ -28,11 +28,7 @@ constexpr double kWindowDrop = 50.0;
 // Bits of the toms748 roots (Boost eps_tolerance): 50 of double's 53.
 constexpr int kRootBits = 50;
 
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
-}
+using detail::format_number;
 
 // The root of a continuous f with f(a)·f(b) ≤ 0 (Boost toms748).
 template <class F>

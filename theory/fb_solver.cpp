@@ -5,7 +5,6 @@
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <functional>
 #include <limits>
 #include <string>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "theory/detail/messages.hpp"
 #include "theory/detail/parallel_for.hpp"
 #include "theory/nngp.hpp"
 
@@ -80,6 +80,9 @@ namespace {
 
 using core::Activation;
 using core::KernelStack;
+using detail::config_fail;
+using detail::format_number;
+using detail::residual_history_text;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // A kernel counts as positive semidefinite while its lowest eigenvalue is above
@@ -94,30 +97,6 @@ constexpr double kSmallestHomotopyStep = 1.0 / 1024.0;
 // the residual (backtracking line search).
 constexpr double kGmresTolerance = 1e-10;
 constexpr int kMaxStepHalvings = 10;
-
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
-}
-
-[[noreturn]] void config_fail(const std::string& field, const std::string& value,
-                              const std::string& rule) {
-  throw ConfigError(field + " = " + value + ": " + rule);
-}
-
-// The first five and the last ten residuals: enough to see divergence or a stall.
-std::string format_history(const std::vector<double>& history) {
-  std::string out;
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    if (i >= 5 && i + 10 < history.size()) {
-      if (i == 5) out += ", ...";
-      continue;
-    }
-    out += (out.empty() ? "" : ", ") + format_number(history[i]);
-  }
-  return out.empty() ? "(none)" : out;
-}
 
 Eigen::MatrixXd symmetrised(const Eigen::Ref<const Eigen::MatrixXd>& M) {
   return 0.5 * (M + M.transpose());
@@ -386,7 +365,7 @@ Attempt attempt(const Problem& pb, const LayerPoints& points, const KernelStack&
 }
 
 [[noreturn]] void fail_solve(const std::string& what, const Attempt& a) {
-  throw NumericalError("fb_solver: " + what + a.failure + "; residual history: " + format_history(a.history));
+  throw NumericalError("fb_solver: " + what + a.failure + "; residual history: " + residual_history_text(a.history));
 }
 
 TiltMethod resolve_method(const core::ModelSpec& spec, Eigen::Index P, TiltMethod method) {
@@ -447,10 +426,10 @@ Attempt solve_with_homotopy(const Problem& pb, const LayerPoints& points, const 
     }
     step *= 0.5;
     if (step < kSmallestHomotopyStep)
-      throw NumericalError("fb_solver: " + plain.failure + "; residual history: " + format_history(plain.history) +
+      throw NumericalError("fb_solver: " + plain.failure + "; residual history: " + residual_history_text(plain.history) +
                            "; homotopy in lambda stalled at lambda = " + format_number(done) + " (step < " +
                            format_number(kSmallestHomotopyStep) + "): " + a.failure +
-                           "; residual history: " + format_history(a.history));
+                           "; residual history: " + residual_history_text(a.history));
   }
   return last;
 }

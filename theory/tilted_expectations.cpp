@@ -4,12 +4,12 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <string>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "theory/detail/messages.hpp"
 #include "theory/four_point.hpp"
 #include "theory/gauss_hermite.hpp"
 #include "theory/gaussian_expectations.hpp"
@@ -22,11 +22,7 @@ namespace {
 using core::Activation;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
-}
+using detail::format_number;
 
 // The symmetric square root R = C^{1/2} = V Λ^{1/2} Vᵀ (negative rounding eigenvalues
 // clamped to 0). It is a continuous function of C on the positive semidefinite matrices
