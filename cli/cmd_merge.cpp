@@ -1,0 +1,35 @@
+// `kernelmc merge DIR...`: joins the record directories written by
+// `kernelmc validate --shard k/K` (every unit exactly once, identical configs) and runs the
+// same analysis and report as an unsharded `kernelmc validate`.
+#include <omp.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "core/dataset_generators.hpp"
+#include "core/error.hpp"
+#include "validation/validation_records_io.hpp"
+#include "validation/validation_report.hpp"
+#include "validation/validation_study.hpp"
+
+namespace kernelmc::cli {
+
+int run_merge(const CommonOptions& options, const std::vector<std::string>& directories) {
+  if (!options.config_path.empty() || !options.overrides.empty())
+    throw ConfigError("merge: --config and --set do not apply: the config comes from the shards' records");
+  std::vector<validation::StudyRecords> parts;
+  for (const std::string& dir : directories) parts.push_back(validation::read_records(dir));
+  validation::StudyRecords records = validation::merge_records(parts);
+  records.config.run.output_dir = options.output_dir.empty() ? core::RunSettings{}.output_dir : options.output_dir;
+  if (records.config.run.threads > 0) omp_set_num_threads(records.config.run.threads);
+  const core::Dataset data = core::make_dataset(records.config.data, records.config.run.seed);
+  ProgressBar progress(progress_wanted(options.quiet));
+  const validation::ValidationResult result = validation::analyze_records(records, data, progress);
+  const auto path = validation::write_validation_report(result, records.config.run.output_dir);
+  std::cout << "merged " << directories.size() << " parts (" << records.units.size() << " units)\n\n"
+            << validation::format_validation_table(result) << "\nreport: " << path.string() << "\n";
+  return 0;
+}
+
+}  // namespace kernelmc::cli

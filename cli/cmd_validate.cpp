@@ -1,0 +1,48 @@
+// `kernelmc validate`: the validation study of issue 5 (validation/validation_study.hpp),
+// posterior chains and exact prior networks over widths against every theory, with the
+// report in the output directory. With --shard k/K it computes only the k-th of K parts of
+// the study's units and writes their records (validation/validation_records_io.hpp) for
+// `kernelmc merge`, without analysis.
+#include <iostream>
+#include <regex>
+
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "cli/run_setup.hpp"
+#include "core/dataset_generators.hpp"
+#include "core/error.hpp"
+#include "validation/validation_records_io.hpp"
+#include "validation/validation_report.hpp"
+#include "validation/validation_study.hpp"
+
+namespace kernelmc::cli {
+
+int run_validate(const CommonOptions& options, const std::string& shard) {
+  Eigen::Index shard_index = 0, shard_count = 0;
+  if (!shard.empty()) {
+    std::smatch m;
+    if (!std::regex_match(shard, m, std::regex("([0-9]{1,9})/([0-9]{1,9})")))
+      throw ConfigError("--shard " + shard + ": must be k/K with 1 <= k <= K");
+    shard_index = std::stoll(m[1].str());
+    shard_count = std::stoll(m[2].str());
+  }
+  const core::Config config = resolve_config(options);
+  const core::Dataset data = core::make_dataset(config.data, config.run.seed);
+  ProgressBar progress(progress_wanted(options.quiet));
+  if (!shard.empty()) {
+    const std::vector<validation::StudyUnit> units =
+        validation::shard_units(validation::study_units(config), shard_index, shard_count);
+    const validation::StudyRecords records = validation::compute_records(config, data, units, progress);
+    const auto path = validation::write_records(records, config.run.output_dir);
+    std::cout << "shard " << shard_index << "/" << shard_count << ": " << units.size() << " units ("
+              << validation::unit_name(units.front()) << " .. " << validation::unit_name(units.back())
+              << ")\nrecords: " << path.string() << "\n";
+    return 0;
+  }
+  const validation::ValidationResult result = validation::run_validation(config, data, progress);
+  const auto path = validation::write_validation_report(result, config.run.output_dir);
+  std::cout << validation::format_validation_table(result) << "\nreport: " << path.string() << "\n";
+  return 0;
+}
+
+}  // namespace kernelmc::cli

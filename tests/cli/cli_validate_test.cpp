@@ -1,0 +1,112 @@
+// `kernelmc validate` and `kernelmc merge`: exit codes (sysexits), messages that name the
+// bad value, no output left by a failed run, and sharded runs merged through the CLI giving
+// the unsharded tables byte for byte.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("kernelmc_cli_validate_test_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+RunResult run(const std::string& args, const fs::path& dir) {
+  const std::string cmd = std::string(KERNELMC_CLI_PATH) + " " + args + " >" + (dir / "stdout").string() + " 2>" +
+                          (dir / "stderr").string() + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir / "stdout");
+  r.err = slurp(dir / "stderr");
+  return r;
+}
+
+// Config B, two small widths, short chains (as the tests/validation tiny study).
+const std::string kTiny =
+    " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,16]"
+    " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set posterior.warmup=200"
+    " --set posterior.draws=300 --set run.seed=11";
+
+}  // namespace
+
+TEST(CliValidate, ShardBeyondItsCountExits78NamingItAndWritesNothing) {
+  for (const std::string shard : {"3/2", "0/2", "abc", "1/0"}) {
+    const fs::path dir = scratch("bad_shard");
+    const fs::path out = dir / "out";
+    const RunResult r = run("validate -q --out " + out.string() + " --shard " + shard + kTiny, dir);
+    EXPECT_EQ(r.exit_code, 78) << shard << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find("--shard " + shard), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << "a rejected run created its output directory";
+  }
+}
+
+TEST(CliValidate, BadConfigValueExits78NamingTheField) {
+  const fs::path dir = scratch("bad_config");
+  const fs::path out = dir / "out";
+  const RunResult r = run("validate -q --out " + out.string() + kTiny + " --set validation.prior_networks=0", dir);
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  EXPECT_NE(r.err.find("validation.prior_networks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / "validation.json"));
+}
+
+TEST(CliValidate, MergeNeedsDirectoriesThatHoldRecords) {
+  const fs::path dir = scratch("merge_errors");
+  EXPECT_EQ(run("merge -q --out " + (dir / "out").string(), dir).exit_code, 64) << "no directory is a usage error";
+  const RunResult missing = run("merge -q --out " + (dir / "out").string() + " " + (dir / "nowhere").string(), dir);
+  EXPECT_EQ(missing.exit_code, 66) << missing.err;
+  EXPECT_NE(missing.err.find("nowhere"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(dir / "out" / "validation.json"));
+}
+
+TEST(CliValidate, TwoShardsMergedGiveTheUnshardedTables) {
+  const fs::path dir = scratch("shards");
+  const RunResult whole = run("validate -q --out " + (dir / "whole").string() + kTiny, dir);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_NE(whole.out.find("report: "), std::string::npos) << "stdout: " << whole.out << "\nstderr: " << whole.err;
+  for (const char* name : {"validation.json", "validation.md", "validation_comparisons.csv", "validation_widths.csv",
+                           "validation_scaling.csv"})
+    EXPECT_TRUE(fs::exists(dir / "whole" / name)) << name;
+  for (const char* k : {"1", "2"}) {
+    const RunResult shard =
+        run("validate -q --out " + (dir / ("part" + std::string(k))).string() + " --shard " + k + "/2" + kTiny, dir);
+    ASSERT_EQ(shard.exit_code, 0) << shard.err;
+    EXPECT_TRUE(fs::exists(dir / ("part" + std::string(k)) / "records.json"));
+    EXPECT_FALSE(fs::exists(dir / ("part" + std::string(k)) / "validation.json")) << "a shard runs no analysis";
+  }
+  const RunResult merged = run("merge -q --out " + (dir / "merged").string() + " " + (dir / "part1").string() + " " +
+                                   (dir / "part2").string(),
+                               dir);
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  for (const char* name : {"validation_comparisons.csv", "validation_widths.csv", "validation_scaling.csv"})
+    EXPECT_EQ(slurp(dir / "merged" / name), slurp(dir / "whole" / name)) << name;
+  // One part alone is incomplete: exit 65 naming a missing unit, nothing written.
+  const RunResult partial = run("merge -q --out " + (dir / "partial").string() + " " + (dir / "part1").string(), dir);
+  EXPECT_EQ(partial.exit_code, 65) << partial.err;
+  EXPECT_NE(partial.err.find("missing"), std::string::npos) << partial.err;
+  EXPECT_FALSE(fs::exists(dir / "partial" / "validation.json"));
+  fs::remove_all(dir);
+}
