@@ -1,0 +1,492 @@
+#include "validation/theory_run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/dataset_generators.hpp"
+#include "core/rng.hpp"
+#include "theory/deep_linear_oracles.hpp"
+#include "theory/deep_linear_posterior.hpp"
+#include "theory/four_point.hpp"
+#include "theory/jacobian_operators.hpp"
+#include "theory/nngp.hpp"
+#include "theory/one_loop.hpp"
+#include "theory/prediction.hpp"
+#include "theory/prior_covariance.hpp"
+#include "theory/prior_moments.hpp"
+#include "theory/tilted_expectations.hpp"
+
+namespace kernelmc::validation {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// One named stage for the observer and the timings.
+class Stage {
+ public:
+  Stage(Observer& observer, TheoryRunResult& result, std::string name)
+      : observer_(observer), result_(result), name_(std::move(name)), start_(Clock::now()) {
+    observer_.begin_stage(name_, 1);
+  }
+  ~Stage() {
+    observer_.advance(1);
+    observer_.end_stage();
+    result_.stage_seconds.emplace_back(name_, std::chrono::duration<double>(Clock::now() - start_).count());
+  }
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+
+ private:
+  Observer& observer_;
+  TheoryRunResult& result_;
+  std::string name_;
+  Clock::time_point start_;
+};
+
+// Rows of the K_train×K_train training block inside the augmented K_aug×K_aug triangle order.
+std::vector<Eigen::Index> training_triangle_indices(Eigen::Index P, Eigen::Index n) {
+  std::vector<Eigen::Index> idx;
+  idx.reserve(static_cast<std::size_t>(core::triangle_size(P)));
+  for (Eigen::Index a = 0; a < P; ++a)
+    for (Eigen::Index b = a; b < P; ++b) idx.push_back(core::triangle_index(a, b, n));
+  return idx;
+}
+
+// Σ[M]_ab = Σ_{c,d ordered} Cov(C_ab, C_cd) M_cd from the explicit triangle matrix: the ordered
+// pairs (c, d) and (d, c) share one triangle entry, so the vector is triangle_gradient(M).
+Eigen::MatrixXd apply_explicit_covariance(const Eigen::MatrixXd& sigma, const Eigen::MatrixXd& M) {
+  return core::from_upper_triangle(sigma * theory::triangle_gradient(M), M.rows());
+}
+
+// T = YYᵀ/‖YYᵀ‖_F: the target direction in kernel space (ŷŷᵀ for one output).
+Eigen::MatrixXd target_direction(const Eigen::MatrixXd& Y) {
+  const Eigen::MatrixXd T = Y * Y.transpose();
+  const double norm = T.norm();
+  return norm > 0.0 ? Eigen::MatrixXd(T / norm) : Eigen::MatrixXd(T);
+}
+
+double pairing(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) { return A.cwiseProduct(B).sum(); }
+
+CovarianceSummary summarise_covariance(const Eigen::MatrixXd& sigma, const Eigen::MatrixXd& se,
+                                       const Eigen::MatrixXd& nngp, const Eigen::MatrixXd& target, double scale) {
+  const Eigen::Index P = nngp.rows();
+  CovarianceSummary s;
+  if (sigma.size() == 0) return s;
+  double off = 0.0, off_se = 0.0;
+  for (Eigen::Index a = 0; a < P; ++a) {
+    const Eigen::Index kaa = core::triangle_index(a, a, P);
+    s.diagonal_variance += sigma(kaa, kaa) / static_cast<double>(P);
+    s.diagonal_variance_se += se(kaa, kaa) / static_cast<double>(P);
+    for (Eigen::Index b = 0; b < P; ++b) {
+      const Eigen::Index kbb = core::triangle_index(b, b, P);
+      s.trace_variance += sigma(kaa, kbb);
+      s.trace_variance_se += se(kaa, kbb);
+      if (b > a) {
+        const Eigen::Index kab = core::triangle_index(a, b, P);
+        off += sigma(kab, kab);
+        off_se += se(kab, kab);
+      }
+    }
+  }
+  const double pairs = static_cast<double>(P * (P - 1) / 2);
+  if (P > 1) {
+    s.off_diagonal_variance = off / pairs;
+    s.off_diagonal_variance_se = off_se / pairs;
+  }
+  // ⟨T, C⟩ = Σ_k w_k x_k over the triangle entries x_k, w = triangle_gradient(T).
+  const Eigen::VectorXd w = theory::triangle_gradient(target);
+  s.target_variance = w.dot(sigma * w);
+  s.target_variance_se = w.cwiseAbs().dot(se * w.cwiseAbs());
+  const double along = pairing(target, nngp);
+  s.target_relative_variance = along != 0.0 ? s.target_variance / (along * along) : kNaN;
+  s.frobenius = sigma.norm();
+  for (double* v : {&s.diagonal_variance, &s.off_diagonal_variance, &s.trace_variance, &s.target_variance,
+                    &s.target_relative_variance, &s.frobenius, &s.diagonal_variance_se,
+                    &s.off_diagonal_variance_se, &s.trace_variance_se, &s.target_variance_se})
+    *v *= scale;
+  return s;
+}
+
+// The FB settings the run uses (see the header: automatic choices for importance sampling).
+theory::FbSettings resolve_fb_settings(const core::ModelSpec& spec, Eigen::Index P, const core::FbSettings& given,
+                                       std::vector<std::string>& routes) {
+  theory::FbSettings s = given;
+  if (given.method != core::TiltMethod::automatic) {
+    routes.push_back("FB: theory.fb.method = " + std::string(core::tilt_method_name(given.method)) +
+                     " as configured");
+    return s;
+  }
+  // The solver's own automatic rule (theory/fb_solver.cpp, resolve_method).
+  if (spec.activation == core::Activation::linear) {
+    s.method = core::TiltMethod::linear_closed_form;
+    routes.push_back("FB: linear closed form (automatic: linear activation; exact evaluation of the FB equations)");
+    return s;
+  }
+  if (P <= theory::kMaxQuadraturePoints) {
+    s.method = core::TiltMethod::quadrature;
+    routes.push_back("FB: tensor Gauss-Hermite quadrature with " + std::to_string(s.quadrature_nodes) +
+                     " nodes per input (automatic: P = " + std::to_string(P) + " <= " +
+                     std::to_string(theory::kMaxQuadraturePoints) + ")");
+    return s;
+  }
+  s.method = core::TiltMethod::importance_sampling;
+  std::string note = "FB: importance sampling (automatic: P = " + std::to_string(P) + " > " +
+                     std::to_string(theory::kMaxQuadraturePoints) + ")";
+  if (P > theory::kMaxExactFirstOrderPoints && s.exact_first_order) {
+    s.exact_first_order = false;
+    note += "; exact_first_order off (needs P <= " + std::to_string(theory::kMaxExactFirstOrderPoints) +
+            " for a non-linear activation), so the draws estimate the whole tilt-induced change";
+  }
+  const double per_draw = static_cast<double>(P * P) * static_cast<double>(spec.depth());
+  const auto budget = static_cast<Eigen::Index>(kImportanceSamplingBudget / per_draw);
+  const Eigen::Index floor_draws = 50 * core::kImportanceBatches;  // ≥ 50 draws per error batch
+  const Eigen::Index capped = std::max(floor_draws, std::min(s.importance_samples, budget));
+  if (capped < s.importance_samples) {
+    note += "; " + std::to_string(capped) + " draws per layer instead of theory.fb.importance_samples = " +
+            std::to_string(s.importance_samples) + " (run-time budget S*P^2*L <= " +
+            format_number(kImportanceSamplingBudget) + "; set theory.fb.method = importance_sampling to use the " +
+            "configured count)";
+    s.importance_samples = capped;
+  } else {
+    note += ", " + std::to_string(s.importance_samples) + " draws per layer";
+  }
+  routes.push_back(note);
+  return s;
+}
+
+std::string width_list(const core::ModelSpec& spec) {
+  std::string out;
+  for (Eigen::Index l = 1; l <= spec.depth(); ++l) out += (l > 1 ? "," : "") + std::to_string(spec.width(l));
+  return out;
+}
+
+void fill_linear_oracles(TheoryRunResult& r, const core::Dataset& data) {
+  const core::ModelSpec& spec = r.spec;
+  LinearOracles& o = r.linear;
+  const bool equal_widths = std::all_of(spec.widths.begin(), spec.widths.end(),
+                                        [&](Eigen::Index n) { return n == spec.widths.front(); });
+  if (spec.activation != core::Activation::linear) {
+    o.reason = "model.activation = " + std::string(core::activation_name(spec.activation)) +
+               ": the exact oracles of THEORY.md §7 are for linear networks";
+  } else if (spec.bias_variance != 0.0) {
+    o.reason = "model.bias_variance = " + format_number(spec.bias_variance) + ": the oracles need sigma_b^2 = 0";
+  } else if (!equal_widths) {
+    o.reason = "model.widths = [" + width_list(spec) + "]: the oracles need equal hidden widths";
+  } else if (spec.output_dim != 1) {
+    o.reason = "D = " + std::to_string(spec.output_dim) + " outputs: the oracles need one output";
+  }
+  if (!o.reason.empty()) return;
+  o.applicable = true;
+  const Eigen::MatrixXd K0 = core::input_kernel(data.inputs, spec.g(1), spec.bias_variance);
+  const Eigen::VectorXd y = data.targets.col(0);
+  const Eigen::Index top = spec.depth() + 1;
+
+  o.first_order_adaptation = theory::deep_linear_first_order_adaptation(spec, K0, y);
+  if (r.one_loop_computed)
+    for (Eigen::Index l = 2; l <= top; ++l)
+      o.first_order_adaptation_max_difference =
+          std::max(o.first_order_adaptation_max_difference,
+                   (o.first_order_adaptation.layer(l) - r.layers[static_cast<std::size_t>(l - 1)].adaptation)
+                       .cwiseAbs()
+                       .maxCoeff());
+  const theory::LinearFbSolution fb = theory::linear_fb_kernels(spec, K0, y);
+  o.fb_kernels = fb.kernels;
+  for (Eigen::Index l = 2; l <= top; ++l)
+    o.fb_max_difference = std::max(
+        o.fb_max_difference,
+        (fb.kernels.layer(l) - r.layers[static_cast<std::size_t>(l - 1)].fb_kernel).cwiseAbs().maxCoeff());
+
+  const theory::ScalePosterior s = theory::deep_linear_scale_posterior(spec, K0, y);
+  o.scale_mean = s.mean;
+  o.scale_mean_error = s.mean_error;
+  o.scale_variance = s.variance;
+  o.scale_variance_error = s.variance_error;
+  o.scale_prior_mean = theory::gain_product(spec, 2, top);
+  const theory::ScaleSaddle saddle = theory::deep_linear_scale_saddle(spec, K0, y);
+  o.saddle_u = saddle.u;
+  o.saddle_scale = saddle.scale;
+  if (spec.depth() == 1) {
+    const theory::OneHiddenLayerPosterior h = theory::one_hidden_layer_posterior(spec, K0, y);
+    o.has_exact_hidden_kernel = true;
+    o.exact_hidden_kernel = h.mean_kernel;
+    o.exact_hidden_kernel_error = h.kernel_error;
+  }
+}
+
+void fill_exactness(TheoryRunResult& r) {
+  const bool linear = r.spec.activation == core::Activation::linear;
+  const double alpha = static_cast<double>(r.points) / static_cast<double>(r.spec.width(r.spec.depth()));
+  const std::string alpha_text = format_number(alpha);
+  auto& e = r.exactness;
+  e.push_back({"nngp", false,
+               "infinite-width limit (THEORY.md §2): posterior and prior means differ from C_GP at O(1/N); "
+               "exact only for the prior mean of the first hidden layer, E[C^(2)] = C_GP^(2)"});
+  if (linear)
+    e.push_back({"prior_mean", true,
+                 "linear network: mu = 0 and C_GP = g^(l-1) K0 is the exact prior mean at every N (THEORY.md §3.2)"});
+  else
+    e.push_back({"prior_mean", false,
+                 "C_GP + mu is the prior mean to O(1/N); the remainder is O(1/N^2) (THEORY.md §3.4)"});
+  e.push_back({"prior_covariance", false,
+               "Sigma is the leading O(1/N) covariance; exact at any N for the first hidden layer (V2), O(1/N^2) "
+               "corrections in deeper layers (THEORY.md §3.4)"});
+  e.push_back({"fb", false,
+               "large-deviation MAP kernels (THEORY.md §4.3); agree with the posterior mean to first order in 1/N "
+               "at fixed P, but for P = alpha N the adaptation along y is low by O(alpha) (§4.8: measured "
+               "0.39 alpha ... 0.19 alpha on linear networks); here alpha = P/N = " +
+                   alpha_text + ". Numerical error of the tilted expectations is in fb_kernel_error" +
+                   (r.fb.method == core::TiltMethod::importance_sampling ? " (importance sampling: see the ESS)"
+                                                                          : std::string())});
+  e.push_back({"one_loop", false,
+               "tree-level 1/N posterior (THEORY.md §4.6, §5.1): exact to O(1/N) at fixed P, O(1/N^2) remainder; "
+               "poor when kappa is small against the small eigenvalues of C_GP or alpha is not small (§5.3)"});
+  e.push_back({"predictions", false,
+               "NNGP: infinite width; FB: the FB kernel's GP predictor (same caveats as fb); one loop: O(1/N) "
+               "(THEORY.md §5.2)"});
+  if (r.linear.applicable) {
+    e.push_back({"deep_linear_scale_posterior", true,
+                 "exact at finite N and P (THEORY.md §7.1) up to the stated integration error"});
+    e.push_back({"bpkr_saddle", false, "proportional-limit saddle (THEORY.md §7.1): O(1/N) from the exact E[s|y]"});
+    e.push_back({"deep_linear_first_order_adaptation", false,
+                 "closed form of the O(1/N) adaptation (THEORY.md §4.6); equals the one-loop delta C here"});
+    e.push_back({"linear_fb_closed_form", false,
+                 "exact solution of the FB equations, not of the posterior (THEORY.md §7.3: differs at O(alpha))"});
+    if (r.linear.has_exact_hidden_kernel)
+      e.push_back({"one_hidden_layer_posterior", true,
+                   "L = 1: E[C^(2) | y] exact at finite N and P (THEORY.md §7.2) up to the integration error"});
+  } else {
+    e.push_back({"exact_oracles", false, "none applies: " + r.linear.reason});
+  }
+}
+
+}  // namespace
+
+TestPoints make_test_points(const core::Config& config, const core::Dataset& training) {
+  const core::DataSettings& d = config.data;
+  TestPoints t;
+  if (d.kind == "xor") {
+    core::Engine engine = core::make_stream(config.run.seed, core::StreamPurpose::dataset, 0, 1);
+    const core::Dataset held_out = core::xor_dataset(kHeldOutTestPoints, d.input_dim, d.noise, engine);
+    t.inputs = held_out.inputs;
+    t.targets = held_out.targets;
+    t.source = std::to_string(kHeldOutTestPoints) +
+               " held-out XOR points, one per cluster (generator stream make_stream(seed, dataset, 0, 1)), "
+               "with their labels";
+  } else if (d.kind == "teacher") {
+    core::Engine engine = core::make_stream(config.run.seed, core::StreamPurpose::dataset, 0, 1);
+    t.inputs = core::teacher_dataset(kHeldOutTestPoints, d.input_dim, d.teacher_width, d.teacher_activation,
+                                     d.noise, engine)
+                   .inputs;
+    t.source = std::to_string(kHeldOutTestPoints) +
+               " held-out N(0, I) inputs (generator stream make_stream(seed, dataset, 0, 1)); no targets (the "
+               "teacher's weights are not shared across streams)";
+  } else {
+    t.inputs = training.inputs;
+    t.targets = training.targets;
+    t.source = "the " + std::to_string(training.size()) + " training inputs (data.kind = " + d.kind +
+               " is a fixed data set without a generator for held-out points)";
+  }
+  return t;
+}
+
+TheoryRunResult run_theory_predictions(const core::Config& config, const core::Dataset& data,
+                                       Observer& observer) {
+  const Clock::time_point start = Clock::now();
+  core::validate(config);
+  core::validate(data);
+  TheoryRunResult r;
+  r.config = config;
+  r.spec = core::resolve_model(config.model, data.input_dim(), data.output_dim());
+  r.dataset_name = data.name;
+  r.points = data.size();
+  r.targets = data.targets;
+  const core::ModelSpec& spec = r.spec;
+  const bool equal_widths = std::all_of(spec.widths.begin(), spec.widths.end(),
+                                        [&](Eigen::Index n) { return n == spec.widths.front(); });
+  r.scale = equal_widths ? static_cast<double>(spec.widths.front()) : 1.0;
+  const Eigen::Index P = r.points;
+  const Eigen::Index top = spec.depth() + 1;
+  const double kappa = spec.kappa;
+  const std::uint64_t seed = config.run.seed;
+  const Eigen::MatrixXd& Y = data.targets;
+  const Eigen::MatrixXd target = target_direction(Y);
+
+  r.test = make_test_points(config, data);
+  r.routes.push_back("test points: " + r.test.source);
+  const Eigen::MatrixXd X = theory::augmented_inputs(data, r.test.inputs);
+  const Eigen::Index n = X.rows();
+  const Eigen::Index T = n - P;
+  const double K = static_cast<double>(core::triangle_size(n));
+
+  r.layers.resize(static_cast<std::size_t>(top));
+  for (Eigen::Index l = 1; l <= top; ++l) r.layers[static_cast<std::size_t>(l - 1)].layer = l;
+
+  // ---- NNGP and the route of the 4-point functions.
+  core::KernelStack nngp;
+  {
+    Stage stage(observer, r, "NNGP kernels");
+    nngp = theory::nngp_kernels(spec, X, config.theory.quadrature_tolerance);
+  }
+  for (Eigen::Index l = 1; l <= top; ++l)
+    r.layers[static_cast<std::size_t>(l - 1)].nngp = nngp.layer(l).topLeftCorner(P, P);
+
+  core::TheorySettings theory_settings = config.theory;
+  const bool exact_four_point =
+      spec.activation == core::Activation::erf || spec.activation == core::Activation::linear;
+  const bool explicit_fits = K * K <= kMaxExplicitCovarianceEntries;
+  if (theory_settings.four_point == core::FourPointMethod::automatic && exact_four_point && explicit_fits &&
+      n > theory_settings.quadrature_max_points) {
+    theory_settings.four_point = core::FourPointMethod::quadrature;
+    r.routes.push_back("4-point functions: exact closed form (automatic: " +
+                       std::string(core::activation_name(spec.activation)) + " with P + T = " + std::to_string(n) +
+                       " > theory.quadrature_max_points; the Monte Carlo route's replicates would not fit)");
+  }
+  const core::FourPointMethod four_point = theory::four_point_method_for(spec, nngp, theory_settings);
+  r.four_point_method = four_point;
+  const bool monte_carlo = four_point == core::FourPointMethod::monte_carlo;
+  const double bytes =
+      8.0 * K * K * static_cast<double>(spec.depth()) * (monte_carlo ? static_cast<double>(theory::kFourPointBatches) : 4.0);
+  if (monte_carlo ? bytes > kMaxReplicateBytes : !explicit_fits) {
+    r.one_loop_skipped = "P + T = " + std::to_string(n) + " points: the " +
+                         (monte_carlo ? "Monte Carlo replicates of the K x K covariances need " +
+                                            format_number(bytes / 1e9) + " GB (limit " +
+                                            format_number(kMaxReplicateBytes / 1e9) + " GB)"
+                                      : "explicit covariance has K^2 = " + format_number(K * K) + " entries (limit " +
+                                            format_number(kMaxExplicitCovarianceEntries) + ")") +
+                         "; mu, Sigma, the one-loop kernels and predictions are not computed";
+    r.routes.push_back("one loop: not computed: " + r.one_loop_skipped);
+  } else {
+    r.routes.push_back(std::string("one loop: 4-point functions by ") +
+                       std::string(core::four_point_method_name(four_point)) +
+                       (monte_carlo ? " (standard errors from the library's batch replicates)"
+                                    : " (explicit Sigma, deterministic)") +
+                       ", once on the P + T = " + std::to_string(n) + " augmented inputs");
+  }
+
+  // ---- Prior moments and the one-loop posterior (THEORY.md §3.4, §4.6, §5.1, §5.2).
+  if (r.one_loop_skipped.empty()) {
+    r.one_loop_computed = true;
+    theory::PriorMoments prior;
+    {
+      Stage stage(observer, r, "prior moments (mu, Sigma)");
+      prior = theory::prior_moments(spec, X, theory_settings, seed);
+    }
+    const std::vector<Eigen::Index> train = training_triangle_indices(P, n);
+    const bool write_sigma = static_cast<double>(train.size() * train.size()) <= kMaxExplicitCovarianceEntries;
+    for (Eigen::Index l = 1; l <= top; ++l) {
+      TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+      const Eigen::MatrixXd sigma = prior.covariance[static_cast<std::size_t>(l - 1)](train, train);
+      const Eigen::MatrixXd sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)](train, train);
+      layer.covariance = summarise_covariance(sigma, sigma_se, layer.nngp, target, r.scale);
+      if (write_sigma && l >= 2) layer.covariance_matrix = sigma;
+      layer.mean_shift = prior.mean_shift.layer(l).topLeftCorner(P, P);
+      layer.mean_shift_se = prior.mean_shift_standard_error.layer(l).topLeftCorner(P, P);
+    }
+
+    Stage stage(observer, r, "one loop (delta C and predictions)");
+    core::KernelStack tilts, adaptation, adaptation_se;
+    if (!monte_carlo) {
+      // δC^(l) = Σ^(l)[G^(l)] with the explicit Σ (theory/one_loop: first_order_adaptation).
+      const std::vector<theory::JacobianOperator> jacobians =
+          theory::jacobian_operators(spec, prior.nngp, theory_settings.quadrature_tolerance);
+      const Eigen::MatrixXd G = theory::likelihood_gradient(prior.nngp.layer(top), Y, kappa);
+      const core::KernelStack gradients = theory::backpropagate_gradient(jacobians, G);
+      tilts = core::zero_kernel_stack(top, n);
+      adaptation = core::zero_kernel_stack(top, n);
+      adaptation_se = core::zero_kernel_stack(top, n);
+      for (Eigen::Index l = 2; l <= top; ++l) {
+        tilts.layer(l) = gradients.layer(l) / static_cast<double>(spec.width(l - 1));
+        adaptation.layer(l) =
+            apply_explicit_covariance(prior.covariance[static_cast<std::size_t>(l - 1)], gradients.layer(l));
+      }
+      // THEORY.md §5.2 by the gradient/Hessian route with Σ^(L+1) explicit.
+      const Eigen::MatrixXd& sigma_top = prior.covariance[static_cast<std::size_t>(top - 1)];
+      const theory::CovarianceOperator apply = [&](const Eigen::MatrixXd& M) {
+        return apply_explicit_covariance(sigma_top, M);
+      };
+      const theory::GpPrediction base = theory::gp_prediction(prior.nngp.layer(top), Y, kappa);
+      const theory::PredictiveCorrections c = theory::predictive_corrections(
+          prior.nngp.layer(top), Y, kappa, prior.mean_shift.layer(top) + adaptation.layer(top), apply);
+      r.one_loop_prediction.mean = base.mean + c.mean_shift + c.mean_curvature;
+      r.one_loop_prediction.variance =
+          (c.variance_fluctuation.colwise() + (c.variance_shift + c.variance_curvature)).colwise() + base.variance;
+      r.one_loop_prediction.mean_se = Eigen::MatrixXd::Zero(T, Y.cols());
+      r.one_loop_prediction.variance_se = Eigen::MatrixXd::Zero(T, Y.cols());
+    } else {
+      const theory::OneLoopPrediction one = theory::one_loop_prediction(spec, X, Y, theory_settings, seed);
+      tilts = one.tilts;
+      adaptation = one.adaptation;
+      adaptation_se = one.adaptation_standard_error;
+      const theory::OneLoopGpPrediction gp =
+          theory::one_loop_gp_prediction(spec, data, r.test.inputs, theory_settings, seed);
+      r.one_loop_prediction = {gp.mean, gp.variance, gp.mean_standard_error, gp.variance_standard_error};
+    }
+    for (Eigen::Index l = 1; l <= top; ++l) {
+      TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+      layer.one_loop_tilt = tilts.layer(l).topLeftCorner(P, P);
+      layer.adaptation = adaptation.layer(l).topLeftCorner(P, P);
+      layer.adaptation_se = adaptation_se.layer(l).topLeftCorner(P, P);
+      layer.one_loop_mean = layer.nngp + layer.mean_shift + layer.adaptation;
+      layer.one_loop_target_adaptation = r.scale * pairing(target, layer.adaptation);
+      layer.one_loop_target_adaptation_se = r.scale * pairing(target.cwiseAbs(), layer.adaptation_se);
+    }
+  }
+
+  // ---- FB (THEORY.md §4.3–§4.5) and its predictor at the test points.
+  const theory::FbSettings fb_settings = resolve_fb_settings(spec, P, config.fb, r.routes);
+  theory::FbSolution fb;
+  {
+    Stage stage(observer, r, "FB solve");
+    fb = theory::solve_fb(spec, data, fb_settings);
+  }
+  r.fb.method = fb.method;
+  r.fb.settings = fb_settings;
+  r.fb.iterations = fb.iterations;
+  r.fb.residual_history = fb.residual_history;
+  r.fb.residual = fb.residual_history.empty() ? 0.0 : fb.residual_history.back();
+  r.fb.homotopy_steps = fb.homotopy_steps;
+  r.fb.truncation_order = fb.truncation_order;
+  for (Eigen::Index l = 1; l <= top; ++l) {
+    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    layer.fb_kernel = fb.kernels.layer(l);
+    layer.fb_kernel_error = fb.kernel_errors.layer(l);
+    layer.fb_tilt = fb.tilts.layer(l);
+    layer.fb_effective_sample_size = fb.effective_sample_size.size() >= static_cast<std::size_t>(l)
+                                         ? fb.effective_sample_size[static_cast<std::size_t>(l - 1)]
+                                         : kNaN;
+    layer.fb_target_adaptation = r.scale * pairing(target, fb.kernels.layer(l) - fb.nngp.layer(l));
+    layer.fb_target_adaptation_error = r.scale * pairing(target.cwiseAbs(), fb.kernel_errors.layer(l));
+  }
+  {
+    Stage stage(observer, r, "predictions (NNGP, FB)");
+    const theory::GpPrediction gp = theory::nngp_prediction(spec, data, r.test.inputs, theory_settings);
+    const Eigen::Index D = Y.cols();
+    r.nngp_prediction = {gp.mean, gp.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D),
+                         Eigen::MatrixXd::Zero(T, D)};
+    const theory::GpPrediction f = theory::fb_prediction(spec, data, r.test.inputs, fb, fb_settings);
+    r.fb_prediction = {f.mean, f.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D), Eigen::MatrixXd::Zero(T, D)};
+  }
+
+  // ---- Exact oracles for linear networks (THEORY.md §7) and the exactness statements.
+  {
+    Stage stage(observer, r, "exact oracles");
+    fill_linear_oracles(r, data);
+  }
+  fill_exactness(r);
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return r;
+}
+
+}  // namespace kernelmc::validation
