@@ -124,6 +124,7 @@ struct PointValues {
 struct ExactTerms {
   Eigen::MatrixXd second_moment;  // ⟨φφᵀ⟩_C, plus g Q[C̃] with exact_first_order
   Eigen::MatrixXd gradient;       // Jᵀ[C̃] (Price always; score with exact_first_order), else 0
+  Eigen::MatrixXd first_order_shift;  // g Q[C̃] on the 4-D rule (exact_first_order only), else empty
 };
 
 // The points' part of the estimator over rows [first, last) (their weights renormalised).
@@ -152,8 +153,10 @@ class PointEstimator {
           "); use gradient_form = price");
     // Exact untilted terms (THEORY.md §4.4 item 3 control variate).
     exact_.second_moment = expected_phi_phi(activation, C, options.pair_tolerance);
-    if (options.exact_first_order)
-      exact_.second_moment += first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes);
+    if (options.exact_first_order) {
+      exact_.first_order_shift = first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes);
+      exact_.second_moment += exact_.first_order_shift;
+    }
     if (options.gradient && (form_ == TiltGradientForm::price || options.exact_first_order))
       exact_.gradient = first_order_gradient(activation, g, C, tilt, options.pair_tolerance);
     else
@@ -174,6 +177,9 @@ class PointEstimator {
   }
 
   const ExactTerms& exact() const { return exact_; }
+
+  // The estimate on the whole point set, without an error estimate.
+  TiltedExpectations estimate() const;
 
   // THEORY.md §4.4: π̃ ∝ π e^F over the rows; d = π̃ − π is the (tilted − untilted)
   // difference, lin = π(F − F̄) the points' own first-order part of it.
@@ -244,6 +250,22 @@ TiltedExpectations combine(const ExactTerms& exact, const PointPart& part) {
   out.gradient_error = Eigen::MatrixXd::Zero(P, P);
   out.effective_sample_size = part.effective_sample_size;
   return out;
+}
+
+TiltedExpectations PointEstimator::estimate() const {
+  return combine(exact_, part(0, points_.z.rows()));
+}
+
+// The quadrature error of the first-order term g Q[C̃] (THEORY.md §4.4 item 3): its change
+// from the 4-D rule of `nodes` (where it is `shift`) to the coarse rule; zero where the
+// four-point expectation is exact.
+Eigen::MatrixXd first_order_shift_error(Activation activation, double g,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                        Eigen::Index nodes, const Eigen::MatrixXd& shift) {
+  if (exact_four_point(activation)) return Eigen::MatrixXd::Zero(C.rows(), C.rows());
+  return (shift - first_order_moment_shift(activation, g, C, tilt, coarse_quadrature_nodes(nodes)))
+      .cwiseAbs();
 }
 
 void check_measure(const Eigen::Ref<const Eigen::MatrixXd>& C,
@@ -350,14 +372,8 @@ TiltedExpectations first_order_tilted_expectations(core::Activation activation, 
   const Eigen::MatrixXd shift = first_order_moment_shift(activation, g, C, tilt, four_point_nodes);
   out.second_moment = symmetrised(expected_phi_phi(activation, C, pair_tolerance)) + shift;
   out.gradient = first_order_gradient(activation, g, C, tilt, pair_tolerance);
-  const Eigen::Index P = C.rows();
-  out.second_moment_error =
-      exact_four_point(activation)
-          ? Eigen::MatrixXd(Eigen::MatrixXd::Zero(P, P))
-          : Eigen::MatrixXd((shift - first_order_moment_shift(activation, g, C, tilt,
-                                                               coarse_quadrature_nodes(four_point_nodes)))
-                                .cwiseAbs());
-  out.gradient_error = Eigen::MatrixXd::Zero(P, P);
+  out.second_moment_error = first_order_shift_error(activation, g, C, tilt, four_point_nodes, shift);
+  out.gradient_error = Eigen::MatrixXd::Zero(C.rows(), C.rows());
   out.effective_sample_size = kNaN;
   out.truncation_order = 2;
   return out;
@@ -369,8 +385,7 @@ TiltedExpectations point_set_tilted_expectations(core::Activation activation, do
                                                  const GaussianPoints& points,
                                                  const PointEstimateOptions& options) {
   check_measure(C, tilt);
-  const PointEstimator estimator(activation, g, C, tilt, points, options);
-  return combine(estimator.exact(), estimator.part(0, points.z.rows()));
+  return PointEstimator(activation, g, C, tilt, points, options).estimate();
 }
 
 Eigen::Index coarse_quadrature_nodes(Eigen::Index nodes) { return (2 * nodes + 2) / 3; }
@@ -410,7 +425,7 @@ TiltedExpectations importance_sampling_tilted_expectations(core::Activation acti
                     " batch boundaries: need P = " + std::to_string(C.rows()) +
                     " columns and at least two batches (tilted_base_draws)");
   const PointEstimator estimator(activation, g, C, tilt, draws, options);
-  TiltedExpectations out = combine(estimator.exact(), estimator.part(0, draws.z.rows()));
+  TiltedExpectations out = estimator.estimate();
   // Standard error from the spread of the batch replicates of the points' part.
   const Eigen::Index P = C.rows();
   const Eigen::Index B = static_cast<Eigen::Index>(draws.batch_starts.size()) - 1;
@@ -433,10 +448,8 @@ TiltedExpectations importance_sampling_tilted_expectations(core::Activation acti
   out.gradient_error = standard_error(sum_g, sum2_g);
   if (options.exact_first_order && !exact_four_point(activation)) {
     // The first-order term of tanh/ReLU comes from a 4-D rule: add its change on the coarse rule.
-    out.second_moment_error +=
-        (first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes) -
-         first_order_moment_shift(activation, g, C, tilt, coarse_quadrature_nodes(options.four_point_nodes)))
-            .cwiseAbs();
+    out.second_moment_error += first_order_shift_error(activation, g, C, tilt, options.four_point_nodes,
+                                                       estimator.exact().first_order_shift);
   }
   return out;
 }
