@@ -18,6 +18,15 @@ void check_finite(const Eigen::MatrixXd& m, const std::string& what, const std::
     }
   }
 }
+
+// "<source> <what> = <columns> columns, but <field> = <expected>: they must be equal".
+void check_columns(std::string_view source, std::string_view what, Eigen::Index columns,
+                   std::string_view field, Eigen::Index expected) {
+  if (columns != expected)
+    throw DataError(std::string(source) + " " + std::string(what) + " = " + std::to_string(columns) +
+                    " columns, but " + std::string(field) + " = " + std::to_string(expected) +
+                    ": they must be equal");
+}
 }  // namespace
 
 void validate(const Dataset& data) {
@@ -33,6 +42,23 @@ void validate(const Dataset& data) {
                     "; they must match (P)");
   check_finite(data.inputs, "inputs", name);
   check_finite(data.targets, "targets", name);
+}
+
+void check_input_columns(const ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
+                         std::string_view source) {
+  check_columns(source, "inputs: d", inputs.cols(), "model.input_dim", spec.input_dim);
+}
+
+void check_target_columns(const ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& targets,
+                          std::string_view source) {
+  check_columns(source, "targets: D", targets.cols(), "model.output_dim", spec.output_dim);
+}
+
+void check_fits(const Dataset& data, const ModelSpec& spec) {
+  validate(spec);
+  validate(data);
+  check_input_columns(spec, data.inputs);
+  check_target_columns(spec, data.targets);
 }
 
 Eigen::MatrixXd input_kernel(const Eigen::Ref<const Eigen::MatrixXd>& inputs, double g1,

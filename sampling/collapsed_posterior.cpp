@@ -61,7 +61,8 @@ CollapsedPosterior::CollapsedPosterior(const core::ModelSpec& spec, const core::
       whitened_(data.size(), data.output_dim()), ay_(data.size(), data.output_dim()),
       feature_grad_(data.size(), spec.width(spec.depth())),
       cross_(data.output_dim(), spec.width(spec.depth())) {
-  check_target_columns(spec, data.targets);
+  // The potentials see the targets, the Network only X: their shape is checked here.
+  core::check_target_columns(spec, data.targets);
 }
 
 double CollapsedPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) {

@@ -5,7 +5,8 @@ namespace kernelmc::sampling {
 FullPosterior::FullPosterior(const core::ModelSpec& spec, const core::Dataset& data)
     : network_(spec, data.inputs), targets_(data.targets), kappa_(spec.kappa),
       residual_(data.targets.rows(), data.targets.cols()) {
-  check_target_columns(spec, data.targets);
+  // The potentials see the targets, the Network only X: their shape is checked here.
+  core::check_target_columns(spec, data.targets);
 }
 
 double FullPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta) {

@@ -47,12 +47,7 @@ Eigen::MatrixXd centred_columns(const Eigen::Ref<const Eigen::MatrixXd>& Y) {
 
 // The spec, after checking it, the data and their agreement (as the posteriors do).
 const core::ModelSpec& checked(const core::ModelSpec& spec, const core::Dataset& data) {
-  core::validate(spec);
-  core::validate(data);
-  if (data.output_dim() != spec.output_dim)
-    throw DataError("data targets: D = " + std::to_string(data.output_dim()) +
-                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
-                    ": they must be equal");
+  core::check_fits(data, spec);
   return spec;
 }
 

@@ -48,19 +48,9 @@ void add_bias(double bias_scale, const ConstVectorMap& b, Eigen::MatrixXd& h) {
 
 }  // namespace
 
-void check_target_columns(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& targets) {
-  if (targets.cols() != spec.output_dim)
-    throw DataError("data targets: D = " + std::to_string(targets.cols()) +
-                    " columns, but model.output_dim = " + std::to_string(spec.output_dim) +
-                    ": they must be equal");
-}
-
 Network::Network(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs)
     : spec_(spec), layout_(spec), inputs_(inputs), bias_scale_(std::sqrt(spec.bias_variance)) {
-  if (inputs.cols() != spec.input_dim)
-    throw DataError("data inputs: d = " + std::to_string(inputs.cols()) +
-                    " columns, but model.input_dim = " + std::to_string(spec.input_dim) +
-                    ": they must be equal");
+  core::check_input_columns(spec, inputs);
   const Eigen::Index P = inputs.rows();
   const Eigen::Index L = spec.depth();
   input_kernel_ = core::input_kernel(inputs_, spec.g(1), spec.bias_variance);

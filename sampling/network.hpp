@@ -19,10 +19,6 @@
 
 namespace kernelmc::sampling {
 
-// Throws DataError naming both unless `targets` (Y, P×D) has D = spec.output_dim columns:
-// the shape check of the potentials, which see the targets (Network sees only X).
-void check_target_columns(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& targets);
-
 class Network {
  public:
   // `spec` is validated (core::validate); `inputs` is X, P×d with d = spec.input_dim

@@ -438,14 +438,7 @@ Attempt solve_with_homotopy(const Problem& pb, const LayerPoints& points, const 
 
 FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, const FbSettings& settings) {
   validate(settings);
-  core::validate(spec);
-  core::validate(data);
-  if (data.input_dim() != spec.input_dim)
-    throw DataError("data: inputs have d = " + std::to_string(data.input_dim()) +
-                    " columns: must equal model.input_dim = " + std::to_string(spec.input_dim));
-  if (data.output_dim() != spec.output_dim)
-    throw DataError("data: targets have D = " + std::to_string(data.output_dim()) +
-                    " columns: must equal model.output_dim = " + std::to_string(spec.output_dim));
+  core::check_fits(data, spec);
   const Eigen::Index L = spec.depth();
   const Eigen::Index P = data.size();
 

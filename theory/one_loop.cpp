@@ -15,12 +15,8 @@ namespace kernelmc::theory {
 void check_one_loop_inputs(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
                            const Eigen::Ref<const Eigen::MatrixXd>& targets) {
   core::validate(spec);
-  if (inputs.cols() != spec.input_dim)
-    throw DataError("one_loop: inputs have d = " + std::to_string(inputs.cols()) +
-                    " columns: must equal model.input_dim = " + std::to_string(spec.input_dim));
-  if (targets.cols() != spec.output_dim)
-    throw DataError("one_loop: targets have D = " + std::to_string(targets.cols()) +
-                    " columns: must equal model.output_dim = " + std::to_string(spec.output_dim));
+  core::check_input_columns(spec, inputs, "one_loop");
+  core::check_target_columns(spec, targets, "one_loop");
   if (targets.rows() < 1 || targets.rows() > inputs.rows())
     throw DataError("one_loop: targets have " + std::to_string(targets.rows()) +
                     " rows: must be between 1 and the number of inputs, " + std::to_string(inputs.rows()));
