@@ -1,5 +1,5 @@
 #pragma once
-// Kernels and models shared by the tests of the analytic prior theory.
+// Kernels and models shared by the tests of the analytic theory (prior and tilted).
 #include <Eigen/Core>
 #include <cstdint>
 
@@ -19,6 +19,26 @@ inline Eigen::MatrixXd moderate_kernel() {
       -0.2, 0.1, 0.6, 0.2,
        0.2, -0.2, 0.2, 0.9;
   return C;
+}
+
+// A positive definite 3×3 kernel of small variance (Gauss–Hermite on erf converges
+// geometrically here: THEORY.md §2 quotes slow convergence only for variances ≈ 2–4).
+// With moderate_tilt(): the tilted expectations' tests (THEORY.md §4.3, §4.4).
+inline Eigen::Matrix3d small_kernel() {
+  Eigen::Matrix3d C;
+  C << 0.40, 0.15, -0.10,
+       0.15, 0.35, 0.05,
+      -0.10, 0.05, 0.30;
+  return C;
+}
+
+// A symmetric 3×3 tilt large enough that its O(C̃²) effects are far above rounding.
+inline Eigen::Matrix3d moderate_tilt() {
+  Eigen::Matrix3d T;
+  T << 0.10, -0.08, 0.05,
+      -0.08, 0.12, 0.06,
+       0.05, 0.06, -0.07;
+  return T;
 }
 
 // A random symmetric P×P matrix (entries N(0, 1)/√2 off the diagonal) from the test stream.

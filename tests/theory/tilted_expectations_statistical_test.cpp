@@ -10,29 +10,16 @@
 
 #include "core/activation.hpp"
 #include "support/statistical.hpp"
+#include "theory/kernel_fixtures.hpp"
 #include "theory/tilted_expectations.hpp"
 
 namespace kernelmc::theory {
 namespace {
 
 using core::Activation;
+using fixtures::moderate_tilt;
+using fixtures::small_kernel;
 using kernelmc::testing::bonferroni_z;
-
-Eigen::Matrix3d kernel() {
-  Eigen::Matrix3d C;
-  C << 0.40, 0.15, -0.10,
-       0.15, 0.35, 0.05,
-      -0.10, 0.05, 0.30;
-  return C;
-}
-
-Eigen::Matrix3d tilt() {
-  Eigen::Matrix3d T;
-  T << 0.10, -0.08, 0.05,
-      -0.08, 0.12, 0.06,
-       0.05, 0.06, -0.07;
-  return T;
-}
 
 PointEstimateOptions options(bool exact_first_order) {
   return {.gradient_form = TiltGradientForm::price, .exact_first_order = exact_first_order, .pair_tolerance = 1e-12};
@@ -62,15 +49,15 @@ TEST(TiltedExpectationsStatistical, ImportanceSamplingAgreesWithQuadratureWithin
   const double z = bonferroni_z(1e-4, 12);
   for (bool exact_first_order : {true, false}) {
     const TiltedExpectations is =
-        importance_sampling_tilted_expectations(Activation::erf, g, kernel(), tilt(), draws, options(exact_first_order));
+        importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), draws, options(exact_first_order));
     const TiltedExpectations reference =
-        quadrature_tilted_expectations(Activation::erf, g, kernel(), tilt(), 20, options(true));
+        quadrature_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), 20, options(true));
     const double worst = worst_z(is, reference);
     EXPECT_LT(worst, z) << "exact_first_order " << exact_first_order;
     RecordProperty(std::string("worst_z_") + (exact_first_order ? "exact_first_order" : "plain"), std::to_string(worst));
     // Twin that must fail: the reference at the opposite tilt.
     const TiltedExpectations wrong =
-        quadrature_tilted_expectations(Activation::erf, g, kernel(), -tilt(), 20, options(true));
+        quadrature_tilted_expectations(Activation::erf, g, small_kernel(), -moderate_tilt(), 20, options(true));
     EXPECT_GT(worst_z(is, wrong), z) << "exact_first_order " << exact_first_order;
     EXPECT_GT(is.effective_sample_size, 0.9 * 200000);
   }
@@ -85,13 +72,13 @@ TEST(TiltedExpectationsStatistical, StandardErrorsMatchSpreadOverSeeds) {
   // moves the mean z² to 0.28 or 4.5 and fails.
   const double g = 2.0;
   const TiltedExpectations truth =
-      quadrature_tilted_expectations(Activation::erf, g, kernel(), tilt(), 20, options(false));
+      quadrature_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), 20, options(false));
   const int R = 40;
   double sum_z2_moment = 0.0, sum_z2_gradient = 0.0;
   for (int r = 0; r < R; ++r) {
     const GaussianPoints draws = tilted_base_draws(1000 + static_cast<std::uint64_t>(r), 2, 20000, 3);
     const TiltedExpectations is =
-        importance_sampling_tilted_expectations(Activation::erf, g, kernel(), tilt(), draws, options(false));
+        importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), draws, options(false));
     sum_z2_moment += std::pow((is.second_moment(0, 1) - truth.second_moment(0, 1)) / is.second_moment_error(0, 1), 2);
     sum_z2_gradient += std::pow((is.gradient(0, 1) - truth.gradient(0, 1)) / is.gradient_error(0, 1), 2);
   }
@@ -108,12 +95,12 @@ TEST(TiltedExpectationsStatistical, ExactFirstOrderShrinksStandardError) {
   // With C̃ small the points' part is O(C̃) without and O(C̃²) with the exact first-order
   // term, so the SE ratio is O(C̃) ≈ 0.1 at a tenth of the moderate tilt: require < ⅓.
   const double g = 2.0;
-  const Eigen::MatrixXd T = 0.1 * tilt();
+  const Eigen::MatrixXd T = 0.1 * moderate_tilt();
   const GaussianPoints draws = tilted_base_draws(3, 2, 100000, 3);
   const TiltedExpectations plain =
-      importance_sampling_tilted_expectations(Activation::erf, g, kernel(), T, draws, options(false));
+      importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), T, draws, options(false));
   const TiltedExpectations refined =
-      importance_sampling_tilted_expectations(Activation::erf, g, kernel(), T, draws, options(true));
+      importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), T, draws, options(true));
   EXPECT_LT(refined.second_moment_error.maxCoeff(), plain.second_moment_error.maxCoeff() / 3.0);
   RecordProperty("se_ratio", std::to_string(refined.second_moment_error.maxCoeff() / plain.second_moment_error.maxCoeff()));
 }

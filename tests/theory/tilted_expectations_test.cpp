@@ -17,30 +17,15 @@
 #include "core/error.hpp"
 #include "theory/gauss_hermite.hpp"
 #include "theory/gaussian_expectations.hpp"
+#include "theory/kernel_fixtures.hpp"
 
 namespace kernelmc::theory {
 namespace {
 
 using core::Activation;
 
-// A positive definite 3×3 kernel of small variance (Gauss–Hermite on erf converges
-// geometrically here: THEORY.md §2 quotes slow convergence only for variances ≈ 2–4).
-Eigen::Matrix3d small_kernel() {
-  Eigen::Matrix3d C;
-  C << 0.40, 0.15, -0.10,
-       0.15, 0.35, 0.05,
-      -0.10, 0.05, 0.30;
-  return C;
-}
-
-// A symmetric tilt large enough that its O(C̃²) effects are far above rounding.
-Eigen::Matrix3d moderate_tilt() {
-  Eigen::Matrix3d T;
-  T << 0.10, -0.08, 0.05,
-      -0.08, 0.12, 0.06,
-       0.05, 0.06, -0.07;
-  return T;
-}
+using fixtures::moderate_tilt;
+using fixtures::small_kernel;
 
 double max_abs(const Eigen::MatrixXd& M) { return M.cwiseAbs().maxCoeff(); }
 
