@@ -10,6 +10,7 @@
 #include "core/csv.hpp"
 #include "core/error.hpp"
 #include "core/json_io.hpp"
+#include "validation/detail/gnuplot.hpp"
 
 namespace kernelmc::validation {
 
@@ -18,13 +19,6 @@ namespace {
 using nlohmann::json;
 
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-// A number for the .dat file: shortest round-trip text, NaN and Inf as gnuplot reads them.
-std::string dat_number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
-  return core::format_double(v);
-}
 
 // A fixed-width table cell: "-" for an undefined value, "inf" for a diverging one.
 std::string cell(double v, const char* format = "%9.4f") {
@@ -209,7 +203,7 @@ std::string criticality_data_file(const CriticalityResult& r) {
                              layer.scaled_relative_adaptation_se, layer.scaled_target_adaptation_se});
         }
       }
-      for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << dat_number(v[i]);
+      for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << detail::gnuplot_number(v[i]);
       out << "\n";
     }
   }
