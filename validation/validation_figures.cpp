@@ -416,7 +416,10 @@ std::vector<fs::path> write_validation_figures(const ValidationResult& result, c
     const std::vector<std::size_t> compared = widths_by_size(result, true);
     if (!compared.empty()) {
       const WidthValidation& largest = result.widths[compared.back()];
-      for (const LayerValidation& lv : largest.layers) figures.push_back(kernel_heatmap(result, largest, lv));
+      for (const LayerValidation& lv : largest.layers)
+        if (std::any_of(lv.comparisons.begin(), lv.comparisons.end(),
+                        [](const TheoryComparison& tc) { return tc.quantity == "posterior_mean"; }))
+          figures.push_back(kernel_heatmap(result, largest, lv));
       figures.push_back(discrepancy_figure(result));
     }
     figures.push_back(target_adaptation_figure(result));

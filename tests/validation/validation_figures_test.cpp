@@ -302,6 +302,39 @@ TEST(ValidationFigures, WithoutGnuplotTheScriptsAreListed) {
   fs::remove_all(dir);
 }
 
+// No width passed the gate: only the measured adaptation along the target is drawn (the
+// heatmaps and the discrepancy figure need comparisons), and it still renders.
+TEST(ValidationFigures, WithoutComparedWidthsOnlyTheMeasuredAdaptationIsDrawn) {
+  ValidationResult r;
+  r.dataset_name = "xor";
+  r.points = 4;
+  for (const Eigen::Index N : {32, 64}) {
+    WidthValidation w;
+    w.width = N;
+    for (Eigen::Index l = 2; l <= 3; ++l) {
+      LayerValidation lv;
+      lv.layer = l;
+      lv.target_adaptation = 0.1 * static_cast<double>(l);
+      lv.target_adaptation_se = 0.01;
+      w.layers.push_back(lv);
+    }
+    r.widths.push_back(w);
+  }
+  const fs::path dir = scratch("uncompared");
+  const std::vector<fs::path> not_rendered = write_validation_figures(r, dir);
+  std::size_t data_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "figures")) data_files += entry.path().extension() == ".dat";
+  EXPECT_EQ(data_files, 1u);
+  const auto blocks = read_blocks(dir / "figures" / "target_adaptation_vs_width.dat");
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[1][1], (std::vector<double>{64.0, 0.0, 0.30000000000000004, 0.01}));
+  if (detail::gnuplot_available()) {
+    EXPECT_TRUE(not_rendered.empty());
+    EXPECT_GT(fs::file_size(dir / "figures" / "target_adaptation_vs_width.png"), 0u);
+  }
+  fs::remove_all(dir);
+}
+
 // A script gnuplot rejects: kernelmc::Error naming the script and gnuplot's message, and
 // the image it had started is removed.
 TEST(ValidationFigures, FailingGnuplotIsAnErrorNamingTheScript) {
