@@ -76,9 +76,13 @@ std::string width_text(const core::ModelSpec& spec) {
   bool equal = true;
   for (Eigen::Index l = 2; l <= spec.depth(); ++l) equal = equal && spec.width(l) == spec.width(1);
   if (equal) return std::to_string(spec.width(1));
-  std::string out;
-  for (Eigen::Index l = 1; l <= spec.depth(); ++l) out += (l > 1 ? "," : "") + std::to_string(spec.width(l));
-  return "[" + out + "]";
+  std::string out = "[";
+  for (Eigen::Index l = 1; l <= spec.depth(); ++l) {
+    if (l > 1) out += ',';
+    out += std::to_string(spec.width(l));
+  }
+  out += ']';
+  return out;
 }
 
 }  // namespace

@@ -33,7 +33,8 @@
 // - FB: theory.fb.method = automatic resolves as the solver does (linear closed form for
 //   linear φ, tensor quadrature for P ≤ 5, importance sampling beyond) and then, for
 //   importance sampling only, turns theory.fb.exact_first_order off for a non-linear φ with
-//   P > kMaxExactFirstOrderPoints (the solver refuses it there) and caps the draws at
+//   P > kMaxExactFirstOrderPoints (the solver refuses it there) and for tanh and ReLU (whose
+//   first-order term needs a 4-D quadrature on every sweep), and caps the draws at
 //   kImportanceSamplingBudget / (P² L) so that a P = 64 run stays within seconds. An
 //   explicit method is used with the settings exactly as given.
 #include <Eigen/Core>
