@@ -226,3 +226,27 @@ TEST(TheoryReport, NonLinearNetworkStatesThatNoExactOracleApplies) {
   EXPECT_NE(r.linear.reason.find("model.activation"), std::string::npos);
   for (const kv::ExactnessStatement& e : r.exactness) EXPECT_FALSE(e.exact) << e.theory;
 }
+
+TEST(TheoryReport, MonteCarloRouteTakesTheLibraryOneLoopWithStandardErrors) {
+  kc::Config c = config_b();
+  c.theory.four_point = kc::FourPointMethod::monte_carlo;
+  c.theory.four_point_samples = 20000;  // 200 per batch replicate: enough for finite SEs, fast
+  const kc::Dataset data = kc::make_dataset(c.data, c.run.seed);
+  const kc::ModelSpec spec = kc::resolve_model(c.model, data.input_dim(), data.output_dim());
+  kv::SilentObserver quiet;
+  const kv::TheoryRunResult r = kv::run_theory_predictions(c, data, quiet);
+  EXPECT_EQ(r.four_point_method, kc::FourPointMethod::monte_carlo);
+  // The report's one loop is the library's on the augmented inputs (training block).
+  const Eigen::MatrixXd X = kt::augmented_inputs(data, r.test.inputs);
+  const kt::OneLoopPrediction one = kt::one_loop_prediction(spec, X, data.targets, c.theory, c.run.seed);
+  for (Eigen::Index l = 2; l <= 3; ++l) {
+    const kv::TheoryLayer& L = r.layers[static_cast<std::size_t>(l - 1)];
+    EXPECT_EQ(L.adaptation, one.adaptation.layer(l).topLeftCorner(4, 4)) << "layer " << l;
+    EXPECT_EQ(L.adaptation_se, one.adaptation_standard_error.layer(l).topLeftCorner(4, 4)) << "layer " << l;
+    EXPECT_GT(L.adaptation_se.maxCoeff(), 0.0) << "Monte Carlo route must report standard errors";
+  }
+  EXPECT_GT(r.one_loop_prediction.mean_se.maxCoeff(), 0.0);
+  bool se_array_written = false;
+  for (const kv::TheoryArray& a : kv::theory_arrays(r)) se_array_written |= a.file.find("adaptation_se") != std::string::npos;
+  EXPECT_TRUE(se_array_written);
+}
