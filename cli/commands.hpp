@@ -16,5 +16,6 @@ struct CommonOptions {
 int run_prior(const CommonOptions& options);
 int run_sample(const CommonOptions& options);
 int run_criticality(const CommonOptions& options);
+int run_theory(const CommonOptions& options);
 
 }  // namespace kernelmc::cli
