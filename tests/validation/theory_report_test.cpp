@@ -5,6 +5,7 @@
 #include "validation/theory_report.hpp"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -249,4 +250,23 @@ TEST(TheoryReport, MonteCarloRouteTakesTheLibraryOneLoopWithStandardErrors) {
   bool se_array_written = false;
   for (const kv::TheoryArray& a : kv::theory_arrays(r)) se_array_written |= a.file.find("adaptation_se") != std::string::npos;
   EXPECT_TRUE(se_array_written);
+}
+
+TEST(TheoryReport, ResultIsBitIdenticalForOneAndTwoThreads) {
+  kc::Config c;  // XOR, P = 8: importance-sampling FB, held-out test points
+  c.model.depth = 2;
+  c.fb.importance_samples = 2000;
+  const kc::Dataset data = kc::make_dataset(c.data, c.run.seed);
+  kv::SilentObserver quiet;
+  omp_set_num_threads(1);
+  const kv::TheoryRunResult one = kv::run_theory_predictions(c, data, quiet);
+  omp_set_num_threads(2);
+  const kv::TheoryRunResult two = kv::run_theory_predictions(c, data, quiet);
+  for (std::size_t i = 0; i < one.layers.size(); ++i) {
+    EXPECT_EQ(one.layers[i].fb_kernel, two.layers[i].fb_kernel) << "layer " << i + 1;
+    EXPECT_EQ(one.layers[i].fb_kernel_error, two.layers[i].fb_kernel_error) << "layer " << i + 1;
+    EXPECT_EQ(one.layers[i].one_loop_mean, two.layers[i].one_loop_mean) << "layer " << i + 1;
+  }
+  EXPECT_EQ(one.fb_prediction.mean, two.fb_prediction.mean);
+  EXPECT_EQ(one.one_loop_prediction.variance, two.one_loop_prediction.variance);
 }
