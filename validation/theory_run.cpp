@@ -360,7 +360,8 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
     theory_settings.four_point = core::FourPointMethod::quadrature;
     r.routes.push_back("4-point functions: exact closed form (automatic: " +
                        std::string(core::activation_name(spec.activation)) + " with P + T = " + std::to_string(n) +
-                       " > theory.quadrature_max_points; the Monte Carlo route's replicates would not fit)");
+                       " > theory.quadrature_max_points: exact, and lighter than the Monte Carlo route's " +
+                       std::to_string(theory::kFourPointBatches) + " K x K replicates per layer)");
   }
   const core::FourPointMethod four_point = theory::four_point_method_for(spec, nngp, theory_settings);
   r.four_point_method = four_point;
