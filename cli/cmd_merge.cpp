@@ -7,10 +7,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
 #include "validation/validation_records_io.hpp"
-#include "validation/validation_report.hpp"
 #include "validation/validation_study.hpp"
 
 namespace kernelmc::cli {
@@ -25,11 +25,10 @@ int run_merge(const CommonOptions& options, const std::vector<std::string>& dire
   if (records.config.run.threads > 0) omp_set_num_threads(records.config.run.threads);
   const core::Dataset data = core::make_dataset(records.config.data, records.config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
-  const validation::ValidationResult result = validation::analyze_records(records, data, progress);
-  const auto path = validation::write_validation_report(result, records.config.run.output_dir);
-  std::cout << "merged " << directories.size() << " parts (" << records.units.size() << " units)\n\n"
-            << validation::format_validation_table(result) << "\nreport: " << path.string() << "\n";
-  return 0;
+  return finish_validation(validation::analyze_records(records, data, progress),
+                           "merged " + std::to_string(directories.size()) + " parts (" +
+                               std::to_string(records.units.size()) + " units)\n\n",
+                           std::cout);
 }
 
 }  // namespace kernelmc::cli

@@ -15,7 +15,14 @@ struct CommonOptions {
 
 int run_prior(const CommonOptions& options);
 int run_sample(const CommonOptions& options);
+// `validate`: `shard` is "" (the whole study) or "k/K" (only part k of K, records only).
+int run_validate(const CommonOptions& options, const std::string& shard);
+// `merge DIR...`: the record directories of `validate --shard`.
+int run_merge(const CommonOptions& options, const std::vector<std::string>& directories);
 int run_criticality(const CommonOptions& options);
 int run_theory(const CommonOptions& options);
+// The main job (`kernelmc` alone, or `kernelmc demo`): `validate` on the built-in demo
+// study when no --config is given (cmd_validate.cpp says which), else on that config.
+int run_demo(const CommonOptions& options);
 
 }  // namespace kernelmc::cli

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
@@ -33,10 +34,40 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   kernelmc::cli::CommonOptions options;
 
-  CLI::App* prior = app.add_subcommand(
-      "prior", "Exact prior sampling over widths vs NNGP and O(1/N) prior theory");
-  add_common_options(*prior, options);
-  // Without a subcommand kernelmc runs its main job on the built-in default; the
+  // One entry per subcommand with only the common options: its name, what it does, and
+  // its run function (commands.hpp). Subcommands with options of their own follow.
+  struct Command {
+    const char* name;
+    const char* description;
+    int (*run)(const kernelmc::cli::CommonOptions&);
+  };
+  const Command commands[] = {
+      {"prior", "Exact prior sampling over widths vs NNGP and O(1/N) prior theory",
+       kernelmc::cli::run_prior},
+      {"sample", "Posterior chains (HMC, NUTS, Langevin): every layer's mean kernel with MCSE, R-hat, ESS",
+       kernelmc::cli::run_sample},
+      {"criticality", "q*, chi's, prior fluctuations and adaptation by layer over g across the edge of chaos",
+       kernelmc::cli::run_criticality},
+      {"theory", "Every analytic prediction for every layer (NNGP, mu, Sigma, FB, one loop, test points) as JSON and NPY",
+       kernelmc::cli::run_theory},
+      {"demo", "The main job: a built-in validation study (also what kernelmc runs without a subcommand)",
+       kernelmc::cli::run_demo},
+  };
+  std::vector<CLI::App*> subcommands;
+  for (const Command& command : commands) {
+    subcommands.push_back(app.add_subcommand(command.name, command.description));
+    add_common_options(*subcommands.back(), options);
+  }
+  std::string shard;
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Posterior and exact prior Monte Carlo over widths against every finite-width theory");
+  add_common_options(*validate, options);
+  validate->add_option("--shard", shard, "Compute only part k of K of the study's units (k/K) and write its records");
+  std::vector<std::string> merge_directories;
+  CLI::App* merge = app.add_subcommand("merge", "Merge the record directories of validate --shard and analyse them");
+  add_common_options(*merge, options);
+  merge->add_option("directories", merge_directories, "Record directories written by validate --shard")->required();
+  // Without a subcommand kernelmc runs its main job (demo) on the built-in default; the
   // options apply to it as well.
   add_common_options(app, options);
 
@@ -48,8 +79,12 @@ int main(int argc, char** argv) {
   }
 
   try {
-    // The main job, until the validation study exists, is the prior study.
-    return kernelmc::cli::run_prior(options);
+    if (validate->parsed()) return kernelmc::cli::run_validate(options, shard);
+    if (merge->parsed()) return kernelmc::cli::run_merge(options, merge_directories);
+    for (std::size_t i = 0; i < subcommands.size(); ++i) {
+      if (subcommands[i]->parsed()) return commands[i].run(options);
+    }
+    return kernelmc::cli::run_demo(options);
   } catch (const kernelmc::ConfigError& e) {
     std::cerr << "kernelmc: config error: " << e.what() << "\n";
     return kExitConfig;
