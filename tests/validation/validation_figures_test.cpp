@@ -277,6 +277,22 @@ TEST(ValidationFigures, GnuplotRendersPngAndSvg) {
   fs::remove_all(dir);
 }
 
+// A relative output directory (`kernelmc --out out`, the usual case) renders too: gnuplot runs
+// in the figures directory, so no path handed to the shell may be relative to the caller's.
+TEST(ValidationFigures, RelativeOutputDirectoryRenders) {
+  if (!detail::gnuplot_available()) GTEST_SKIP() << "gnuplot not installed";
+  const fs::path parent = scratch("relative");
+  fs::create_directories(parent);
+  const fs::path previous = fs::current_path();
+  fs::current_path(parent);
+  std::vector<fs::path> not_rendered;
+  EXPECT_NO_THROW(not_rendered = write_validation_figures(synthetic_result(), "out"));
+  fs::current_path(previous);
+  EXPECT_TRUE(not_rendered.empty());
+  for (const char* name : kFigures) EXPECT_TRUE(fs::exists(parent / "out" / "figures" / (std::string(name) + ".png"))) << name;
+  fs::remove_all(parent);
+}
+
 // Without gnuplot on PATH only the .dat and .gp are written, and every script is returned.
 TEST(ValidationFigures, WithoutGnuplotTheScriptsAreListed) {
   const ValidationResult& r = synthetic_result();

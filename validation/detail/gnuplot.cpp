@@ -41,8 +41,9 @@ bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&
 void run_gnuplot(const std::filesystem::path& directory, const std::string& script,
                  const std::vector<std::string>& outputs) {
   namespace fs = std::filesystem;
-  // gnuplot's stderr goes to a file of this process (pid) next to the script, removed after.
-  const fs::path log = directory / (script + ".stderr-" + std::to_string(::getpid()));
+  // gnuplot's stderr goes to a file of this process (pid) next to the script, removed after;
+  // an absolute path, because the shell has changed into `directory` when it opens it.
+  const fs::path log = fs::absolute(directory) / (script + ".stderr-" + std::to_string(::getpid()));
   const std::string command = "cd " + shell_quoted(directory.string()) + " && gnuplot " + shell_quoted(script) +
                               " >/dev/null 2>" + shell_quoted(log.string());
   const int status = std::system(command.c_str());
