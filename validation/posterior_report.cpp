@@ -11,6 +11,7 @@
 #include "core/json_io.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/npy.hpp"
+#include "validation/detail/report_json.hpp"
 
 namespace kernelmc::validation {
 
@@ -20,18 +21,7 @@ using nlohmann::ordered_json;
 using sampling::KernelSummaryKind;
 using sampling::ScalarSummary;
 
-// A number, or null when it is not finite (never NaN in a file).
-ordered_json number_or_null(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
-
-ordered_json rows_json(const Eigen::MatrixXd& m) {
-  ordered_json rows = ordered_json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    ordered_json row = ordered_json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(number_or_null(m(i, j)));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
+using detail::number_or_null;
 
 template <class Vector>
 ordered_json vector_json(const Vector& v) {
@@ -284,21 +274,21 @@ std::string posterior_report_json(const PosteriorRunResult& r) {
   ordered_json layers = ordered_json::array();
   for (const auto& layer : k.layers) {
     ordered_json jl = {{"layer", layer.layer},
-                       {"mean", rows_json(layer.mean)},
-                       {"mcse", rows_json(layer.mcse)},
-                       {"sd", rows_json(layer.sd)},
-                       {"autocorrelation_time", rows_json(layer.autocorrelation_time)}};
+                       {"mean", detail::matrix_json(layer.mean)},
+                       {"mcse", detail::matrix_json(layer.mcse)},
+                       {"sd", detail::matrix_json(layer.sd)},
+                       {"autocorrelation_time", detail::matrix_json(layer.autocorrelation_time)}};
     if (k.entry_draws_kept) {
-      jl["rhat"] = rows_json(layer.rhat);
-      jl["ess_bulk"] = rows_json(layer.ess_bulk);
-      jl["ess_tail"] = rows_json(layer.ess_tail);
+      jl["rhat"] = detail::matrix_json(layer.rhat);
+      jl["ess_bulk"] = detail::matrix_json(layer.ess_bulk);
+      jl["ess_tail"] = detail::matrix_json(layer.ess_tail);
     }
     for (const auto& s : layer.summaries) jl["summaries"][std::string(sampling::kernel_summary_name(s.kind))] = summary_json(s, k.points);
     layers.push_back(std::move(jl));
   }
   j["layers"] = std::move(layers);
   if (k.output_mean.size() > 0)
-    j["output"] = {{"mean", rows_json(k.output_mean)}, {"mcse", rows_json(k.output_mcse)}, {"sd", rows_json(k.output_sd)}};
+    j["output"] = {{"mean", detail::matrix_json(k.output_mean)}, {"mcse", detail::matrix_json(k.output_mcse)}, {"sd", detail::matrix_json(k.output_sd)}};
   j["convergence"] = gate_json(r.gate);
   return j.dump(2) + "\n";
 }

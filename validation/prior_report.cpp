@@ -8,18 +8,19 @@
 #include "core/activation.hpp"
 #include "core/csv.hpp"
 #include "core/json_io.hpp"
+#include "validation/detail/report_json.hpp"
 
 namespace kernelmc::validation {
 
 namespace {
 
 using nlohmann::json;
+using detail::printf_number;
 
-std::string fmt(const char* format, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
-}
+json finite_or_null(double v) { return detail::number_or_null<json>(v); }
+json matrix_json(const Eigen::MatrixXd& m) { return detail::matrix_json<json>(m); }
+std::string fmt(const char* format, double value) { return printf_number(format, value); }
+
 
 // "0.0123 ± 0.0004"
 std::string value_pm(double value, double se) { return fmt("%.4f", value) + " +- " + fmt("%.4f", se); }
@@ -30,17 +31,7 @@ std::string p_value(double p) {
   return fmt("%.3f", p);
 }
 
-json matrix_json(const Eigen::MatrixXd& m) {
-  json rows = json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    json row = json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(std::isfinite(m(i, j)) ? json(m(i, j)) : json(nullptr));
-    rows.push_back(row);
-  }
-  return rows;
-}
 
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 json discrepancy_json(const Discrepancy& d) {
   return {{"frobenius", finite_or_null(d.frobenius)},

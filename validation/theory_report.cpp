@@ -8,6 +8,7 @@
 #include "core/activation.hpp"
 #include "core/json_io.hpp"
 #include "core/npy.hpp"
+#include "validation/detail/report_json.hpp"
 
 namespace kernelmc::validation {
 
@@ -16,23 +17,11 @@ namespace {
 using nlohmann::ordered_json;
 
 std::string fmt(const char* format, double value) {
-  if (!std::isfinite(value)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
+  return std::isfinite(value) ? detail::printf_number(format, value) : "n/a";
 }
 
-ordered_json number_or_null(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
-
-ordered_json matrix_json(const Eigen::MatrixXd& m) {
-  ordered_json rows = ordered_json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    ordered_json row = ordered_json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(number_or_null(m(i, j)));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
+using detail::matrix_json;
+using detail::number_or_null;
 
 ordered_json vector_json(const std::vector<double>& v) {
   ordered_json out = ordered_json::array();

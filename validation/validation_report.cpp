@@ -8,6 +8,7 @@
 #include "core/activation.hpp"
 #include "core/csv.hpp"
 #include "core/json_io.hpp"
+#include "validation/detail/report_json.hpp"
 
 namespace kernelmc::validation {
 
@@ -15,23 +16,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string fmt(const char* format, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
-}
+std::string fmt(const char* format, double value) { return detail::printf_number(format, value); }
+json num(double v) { return detail::number_or_null<json>(v); }
+json matrix_json(const Eigen::MatrixXd& m) { return detail::matrix_json<json>(m); }
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-json matrix_json(const Eigen::MatrixXd& m) {
-  json rows = json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    json row = json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(num(m(i, j)));
-    rows.push_back(row);
-  }
-  return rows;
-}
+
 
 // CSV field: shortest exact decimal, empty for a value that does not apply (never "nan").
 std::string cell(double v) { return std::isfinite(v) ? core::format_double(v) : std::string(); }
