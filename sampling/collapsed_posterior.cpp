@@ -63,6 +63,10 @@ CollapsedPosterior::CollapsedPosterior(const core::ModelSpec& spec, const core::
       cross_(data.output_dim(), spec.width(spec.depth())) {
   // The potentials see the targets, the Network only X: their shape is checked here.
   core::check_target_columns(spec, data.targets);
+  // Eigen's LLT leaves its `info` enum uninitialised until compute(); copying the posterior
+  // (Potential::clone, one per chain) would read it, which UBSan reports. A factorisation
+  // of the identity gives the workspace a defined state.
+  llt_.compute(Eigen::MatrixXd::Identity(data.size(), data.size()));
 }
 
 double CollapsedPosterior::value(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) {
