@@ -235,46 +235,36 @@ void read_value(const toml::node& node, const std::string& field, std::string& o
   out = node.as_string()->get();
 }
 
-void read_value(const toml::node& node, const std::string& field, Activation& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_activation(name, field);
+// The named choices of the config (enums): name ↔ value through the functions of
+// config.hpp / activation.hpp. One entry per enum type.
+template <class E>
+std::string_view choice_name(E value) {
+  if constexpr (std::is_same_v<E, Activation>) return activation_name(value);
+  if constexpr (std::is_same_v<E, FourPointMethod>) return four_point_method_name(value);
+  if constexpr (std::is_same_v<E, SamplerKind>) return sampler_kind_name(value);
+  if constexpr (std::is_same_v<E, MetricKind>) return metric_kind_name(value);
+  if constexpr (std::is_same_v<E, PosteriorForm>) return posterior_form_name(value);
+  if constexpr (std::is_same_v<E, TiltMethod>) return tilt_method_name(value);
+  if constexpr (std::is_same_v<E, TiltGradientForm>) return tilt_gradient_form_name(value);
 }
 
-void read_value(const toml::node& node, const std::string& field, FourPointMethod& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_four_point_method(name, field);
+template <class E>
+E parse_choice(std::string_view name, std::string_view field) {
+  if constexpr (std::is_same_v<E, Activation>) return parse_activation(name, field);
+  if constexpr (std::is_same_v<E, FourPointMethod>) return parse_four_point_method(name, field);
+  if constexpr (std::is_same_v<E, SamplerKind>) return parse_sampler_kind(name, field);
+  if constexpr (std::is_same_v<E, MetricKind>) return parse_metric_kind(name, field);
+  if constexpr (std::is_same_v<E, PosteriorForm>) return parse_posterior_form(name, field);
+  if constexpr (std::is_same_v<E, TiltMethod>) return parse_tilt_method(name, field);
+  if constexpr (std::is_same_v<E, TiltGradientForm>) return parse_tilt_gradient_form(name, field);
 }
 
-void read_value(const toml::node& node, const std::string& field, SamplerKind& out) {
+template <class E>
+  requires std::is_enum_v<E>
+void read_value(const toml::node& node, const std::string& field, E& out) {
   std::string name;
   read_value(node, field, name);
-  out = parse_sampler_kind(name, field);
-}
-
-void read_value(const toml::node& node, const std::string& field, MetricKind& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_metric_kind(name, field);
-}
-
-void read_value(const toml::node& node, const std::string& field, PosteriorForm& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_posterior_form(name, field);
-}
-
-void read_value(const toml::node& node, const std::string& field, TiltMethod& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_tilt_method(name, field);
-}
-
-void read_value(const toml::node& node, const std::string& field, TiltGradientForm& out) {
-  std::string name;
-  read_value(node, field, name);
-  out = parse_tilt_gradient_form(name, field);
+  out = parse_choice<E>(name, field);
 }
 
 // A list field takes an array or a single value (`g = 2.0` means g = [2.0]).
@@ -302,26 +292,10 @@ std::int64_t toml_value(const std::string&, int value) { return value; }
 double toml_value(const std::string&, double value) { return value; }
 bool toml_value(const std::string&, bool value) { return value; }
 std::string toml_value(const std::string&, const std::string& value) { return value; }
-std::string toml_value(const std::string&, Activation value) {
-  return std::string(activation_name(value));
-}
-std::string toml_value(const std::string&, FourPointMethod value) {
-  return std::string(four_point_method_name(value));
-}
-std::string toml_value(const std::string&, SamplerKind value) {
-  return std::string(sampler_kind_name(value));
-}
-std::string toml_value(const std::string&, MetricKind value) {
-  return std::string(metric_kind_name(value));
-}
-std::string toml_value(const std::string&, PosteriorForm value) {
-  return std::string(posterior_form_name(value));
-}
-std::string toml_value(const std::string&, TiltMethod value) {
-  return std::string(tilt_method_name(value));
-}
-std::string toml_value(const std::string&, TiltGradientForm value) {
-  return std::string(tilt_gradient_form_name(value));
+template <class E>
+  requires std::is_enum_v<E>
+std::string toml_value(const std::string&, E value) {
+  return std::string(choice_name(value));
 }
 template <class T>
 toml::array toml_value(const std::string& field, const std::vector<T>& values) {
