@@ -84,7 +84,10 @@ std::vector<std::size_t> widths_by_size(const ValidationResult& r, bool compared
 
 std::string row_text(const std::vector<double>& values) {
   std::string line;
-  for (std::size_t i = 0; i < values.size(); ++i) line += (i ? " " : "") + gnuplot_number(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += gnuplot_number(values[i]);
+  }
   return line + "\n";
 }
 
