@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/dataset_generators.hpp"
@@ -317,7 +318,8 @@ TEST(ValidationStudy, FailingFbIsRecordedPerWidthAndTheRestIsAsInTheNormalRun) {
   ASSERT_EQ(failed.scaling.size(), expected_scaling.size());
   for (std::size_t k = 0; k < failed.scaling.size(); ++k) {
     EXPECT_EQ(failed.scaling[k].theory, expected_scaling[k]->theory);
-    EXPECT_EQ(failed.scaling[k].fit.exponent, expected_scaling[k]->fit.exponent);
+    const double got = failed.scaling[k].fit.exponent, want = expected_scaling[k]->fit.exponent;
+    EXPECT_TRUE(got == want || (std::isnan(got) && std::isnan(want))) << got << " vs " << want;
     EXPECT_EQ(failed.scaling[k].bootstrap_low, expected_scaling[k]->bootstrap_low);
     EXPECT_EQ(failed.scaling[k].verdict, expected_scaling[k]->verdict);
   }
@@ -336,12 +338,17 @@ TEST(ValidationStudy, FailingFbIsRecordedPerWidthAndTheRestIsAsInTheNormalRun) {
   ASSERT_EQ(scaled.size(), normal.scaling.size());
   for (std::size_t k = 0; k < scaled.size(); ++k) {
     const bool fb = scaled[k].theory == "fb";
+    // Scalings are found by name: FB's come after the others once N = 8 lacks them.
+    const auto same = std::find_if(normal.scaling.begin(), normal.scaling.end(), [&](const TheoryScaling& s) {
+      return s.layer == scaled[k].layer && s.theory == scaled[k].theory && s.quantity == scaled[k].quantity;
+    });
+    ASSERT_NE(same, normal.scaling.end());
     EXPECT_EQ(scaled[k].widths, fb ? std::vector<Eigen::Index>({16, 32}) : std::vector<Eigen::Index>({8, 16, 32}));
     if (fb) {
       EXPECT_LE(scaled[k].fit.points, 2) << "layer " << scaled[k].layer << " " << scaled[k].quantity;
     } else {
-      EXPECT_EQ(scaled[k].verdict, normal.scaling[k].verdict);
-      EXPECT_EQ(scaled[k].fit.points, normal.scaling[k].fit.points);
+      EXPECT_EQ(scaled[k].verdict, same->verdict);
+      EXPECT_EQ(scaled[k].fit.points, same->fit.points);
     }
   }
 }
