@@ -12,6 +12,7 @@
 #include "theory/detail/parallel_for.hpp"
 #include "theory/nngp.hpp"
 #include "theory/one_loop.hpp"
+#include "theory/one_loop_route.hpp"
 #include "theory/prior_moments.hpp"
 #include "theory/tilted_expectations.hpp"
 
@@ -278,6 +279,11 @@ OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const co
   const Eigen::MatrixXd& Y = data.targets;
   const double kappa = spec.kappa;
 
+  const OneLoopRouteChoice choice =
+      choose_one_loop_route(spec, nngp_kernels(spec, X, settings.quadrature_tolerance), settings, false);
+  if (choice.route == OneLoopRoute::operator_form)
+    throw ConfigError("one_loop_gp_prediction: P + T = " + std::to_string(X.rows()) +
+                      " points: the one-loop predictions need the explicit covariance, and " + choice.reasons.back());
   const PriorMoments prior = prior_moments(spec, X, settings, seed);
   const Eigen::MatrixXd& C = prior.nngp.layer(top);
   const Eigen::MatrixXd& mu = prior.mean_shift.layer(top);
