@@ -1,21 +1,12 @@
 #include "theory/one_loop_route.hpp"
 
-#include <cstdio>
-
+#include "theory/detail/messages.hpp"
 #include "theory/four_point.hpp"
 #include "theory/prior_covariance.hpp"
 
 namespace kernelmc::theory {
 
-namespace {
-
-std::string format_number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-}  // namespace
+using detail::format_number;
 
 OneLoopRouteChoice choose_one_loop_route(const core::ModelSpec& spec, const core::KernelStack& nngp,
                                          const core::TheorySettings& settings, bool exact_beyond_quadrature_points) {
