@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "theory/deep_linear_oracles.hpp"
+#include "theory/prediction.hpp"
 #include "theory/prior_moments.hpp"
 
 namespace kernelmc::theory {
@@ -97,6 +99,19 @@ TEST(OperatorOneLoop, OneLoopPredictionTakesTheOperatorRouteForLargeLinearProble
   const core::KernelStack exact = deep_linear_first_order_adaptation(spec, core::input_kernel(X, spec.g(1), 0.0), y);
   EXPECT_LT(max_abs(p.adaptation.layer(2) - exact.layer(2)), 1e-12 * max_abs(exact.layer(2)));
   EXPECT_EQ(max_abs(p.mean_shift.layer(2)), 0.0);
+}
+
+TEST(OperatorOneLoop, OneLoopGpPredictionRefusesTheOperatorRoute) {
+  // Its gradient/Hessian route needs the explicit Σ: P + T = 101 linear points do not fit.
+  const Eigen::MatrixXd X = draws(3, 100, 5);
+  const Eigen::VectorXd y = draws(4, 100, 1);
+  const core::ModelSpec spec = core::uniform_model(5, 1, 200, Activation::linear, 1.0, 0.0, 0.5);
+  try {
+    (void)one_loop_gp_prediction(spec, core::Dataset{X, y, "random"}, draws(5, 1, 5), core::TheorySettings{}, 1);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("P + T = 101 points"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OperatorOneLoop, DrawCountFollowsTheBudget) {
