@@ -142,7 +142,7 @@ ErrorClasses& error_classes() {
 
 py::handle new_error_class(py::module_& m, const char* name, py::handle base, PyObject* builtin) {
   const std::string qualified = std::string("kernelmc.") + name;
-  py::object bases = builtin == nullptr ? py::reinterpret_borrow<py::object>(base) : py::make_tuple(base, builtin);
+  py::object bases = builtin == nullptr ? py::reinterpret_borrow<py::object>(base) : py::make_tuple(base, py::handle(builtin));
   PyObject* cls = PyErr_NewException(qualified.c_str(), bases.ptr(), nullptr);
   if (cls == nullptr) throw py::error_already_set();
   m.attr(name) = py::handle(cls);
