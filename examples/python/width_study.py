@@ -6,7 +6,7 @@ The model is the README's demo study (erf at the edge of chaos with sigma_b^2 = 
 g = g_c(0.1) = 1.55212, L = 2, THEORY.md's Config B data, collapsed static HMC), with fewer
 draws. Run from the repository root, in the environment of README.md's "Python" section:
 
-    python3 examples/python/width_study.py                 # N = 16..128, about a minute on 2 cores
+    python3 examples/python/width_study.py                 # N = 16..128: 16 s CPU (2.5 min wall at load 25)
     python3 examples/python/width_study.py --quick         # N = 8, 16 and few draws: a smoke run
     python3 examples/python/width_study.py --out study.png
 
