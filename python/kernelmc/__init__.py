@@ -38,7 +38,7 @@ __version__ = _kernelmc.version
 __all__ = [
     "Error", "ConfigError", "DataError", "InputFileError", "NumericalError",
     "nngp", "prior_moments", "prior", "sample", "criticality", "theory", "validate",
-    "to_toml",
+    "to_toml", "report_dict",
 ]
 
 ConfigLike = Union[None, str, os.PathLike, Mapping]
