@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev                     # JSON results
   libtomlplusplus-dev                    # TOML configs
   gnuplot-nox                            # figures of the validation report
+  python3-dev python3-venv pybind11-dev  # the Python module (python/); venv for scripts/install-python.sh
+  python3-numpy python3-pytest           # its arrays and its tests (scripts/run-tests.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
