@@ -1,10 +1,15 @@
 #include "core/activation.hpp"
 
+#include <cassert>
 #include <cmath>
 #include <numbers>
 #include <string>
 
 #include "core/error.hpp"
+
+#if KERNELMC_HAVE_SLEEF
+#include <sleef.h>
+#endif
 
 namespace kernelmc::core {
 
@@ -29,6 +34,135 @@ Activation parse_activation(std::string_view name, std::string_view field) {
 namespace {
 // 2/√π, the slope of erf at 0.
 constexpr double kTwoOverSqrtPi = 2.0 * std::numbers::inv_sqrtpi;
+
+// Vectorised erf, tanh and erf' over whole matrices. With SLEEF (Debian libsleef-dev,
+// 1.0-ulp functions) at the widest vector the build's ISA has; without it, std::erf and
+// std::tanh entry by entry and Eigen's vectorised exp. Every entry goes through the same
+// vector function (a short tail is padded to a full packet), so an entry's value depends
+// on its input only. Eigen 3.4 vectorises exp for double but not erf or tanh (those
+// packets are float-only), so SLEEF is the only vector route for φ.
+namespace simd {
+
+#if KERNELMC_HAVE_SLEEF && defined(__AVX512F__)
+using Packet = __m512d;
+constexpr Eigen::Index kLanes = 8;
+constexpr std::string_view kLibrary = "SLEEF 3.5 AVX-512F (erf, tanh, exp: 1.0 ulp)";
+inline Packet load(const double* p) { return _mm512_loadu_pd(p); }
+inline void store(double* p, Packet x) { _mm512_storeu_pd(p, x); }
+inline Packet erf(Packet x) { return Sleef_erfd8_u10avx512f(x); }
+inline Packet tanh(Packet x) { return Sleef_tanhd8_u10avx512f(x); }
+inline Packet exp(Packet x) { return Sleef_expd8_u10avx512f(x); }
+inline Packet mul(Packet a, Packet b) { return _mm512_mul_pd(a, b); }
+inline Packet broadcast(double a) { return _mm512_set1_pd(a); }
+#elif KERNELMC_HAVE_SLEEF && defined(__AVX2__) && defined(__FMA__)
+using Packet = __m256d;
+constexpr Eigen::Index kLanes = 4;
+constexpr std::string_view kLibrary = "SLEEF 3.5 AVX2 (erf, tanh, exp: 1.0 ulp)";
+inline Packet load(const double* p) { return _mm256_loadu_pd(p); }
+inline void store(double* p, Packet x) { _mm256_storeu_pd(p, x); }
+inline Packet erf(Packet x) { return Sleef_erfd4_u10avx2(x); }
+inline Packet tanh(Packet x) { return Sleef_tanhd4_u10avx2(x); }
+inline Packet exp(Packet x) { return Sleef_expd4_u10avx2(x); }
+inline Packet mul(Packet a, Packet b) { return _mm256_mul_pd(a, b); }
+inline Packet broadcast(double a) { return _mm256_set1_pd(a); }
+#elif KERNELMC_HAVE_SLEEF && defined(__SSE2__)
+using Packet = __m128d;
+constexpr Eigen::Index kLanes = 2;
+constexpr std::string_view kLibrary = "SLEEF 3.5 SSE2 (erf, tanh, exp: 1.0 ulp)";
+inline Packet load(const double* p) { return _mm_loadu_pd(p); }
+inline void store(double* p, Packet x) { _mm_storeu_pd(p, x); }
+inline Packet erf(Packet x) { return Sleef_erfd2_u10sse2(x); }
+inline Packet tanh(Packet x) { return Sleef_tanhd2_u10sse2(x); }
+inline Packet exp(Packet x) { return Sleef_expd2_u10sse2(x); }
+inline Packet mul(Packet a, Packet b) { return _mm_mul_pd(a, b); }
+inline Packet broadcast(double a) { return _mm_set1_pd(a); }
+#else
+#define KERNELMC_SCALAR_ACTIVATIONS 1
+constexpr std::string_view kLibrary = "libm (std::erf, std::tanh) and Eigen's vectorised exp";
+#endif
+
+#ifndef KERNELMC_SCALAR_ACTIVATIONS
+// out[i] = f(in[i]) for n contiguous entries (in may equal out), f: Packet -> Packet.
+template <class F>
+void map_contiguous(const double* in, double* out, Eigen::Index n, F f) {
+  Eigen::Index i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(out + i, f(load(in + i)));
+  if (i == n) return;
+  alignas(64) double tail[kLanes] = {};
+  for (Eigen::Index k = 0; i + k < n; ++k) tail[k] = in[i + k];
+  store(tail, f(load(tail)));
+  for (Eigen::Index k = 0; i + k < n; ++k) out[i + k] = tail[k];
+}
+
+// inout[i] *= f(in[i]) for n contiguous entries.
+template <class F>
+void scale_contiguous(const double* in, double* inout, Eigen::Index n, F f) {
+  Eigen::Index i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(inout + i, mul(load(inout + i), f(load(in + i))));
+  if (i == n) return;
+  alignas(64) double tail[kLanes] = {};
+  for (Eigen::Index k = 0; i + k < n; ++k) tail[k] = in[i + k];
+  store(tail, f(load(tail)));
+  for (Eigen::Index k = 0; i + k < n; ++k) inout[i + k] *= tail[k];
+}
+
+struct Erf {
+  Packet operator()(Packet x) const { return erf(x); }
+};
+struct Tanh {
+  Packet operator()(Packet x) const { return tanh(x); }
+};
+// (2/√π) e^{−x²}.
+struct ErfDerivative {
+  Packet operator()(Packet x) const {
+    return mul(broadcast(kTwoOverSqrtPi), exp(mul(broadcast(-1.0), mul(x, x))));
+  }
+};
+
+// f over every entry of a matrix: one contiguous run when it has no padding between
+// columns, else column by column.
+template <class F>
+void map_columns(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out, F f) {
+  if (in.outerStride() == in.rows() && out.outerStride() == out.rows()) {
+    map_contiguous(in.data(), out.data(), in.size(), f);
+    return;
+  }
+  for (Eigen::Index j = 0; j < in.cols(); ++j) map_contiguous(in.col(j).data(), out.col(j).data(), in.rows(), f);
+}
+
+template <class F>
+void scale_columns_by(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> inout, F f) {
+  if (in.outerStride() == in.rows() && inout.outerStride() == inout.rows()) {
+    scale_contiguous(in.data(), inout.data(), in.size(), f);
+    return;
+  }
+  for (Eigen::Index j = 0; j < in.cols(); ++j) scale_contiguous(in.col(j).data(), inout.col(j).data(), in.rows(), f);
+}
+#else
+struct Erf {
+  double operator()(double x) const { return std::erf(x); }
+};
+struct Tanh {
+  double operator()(double x) const { return std::tanh(x); }
+};
+struct ErfDerivative {};
+
+template <class F>
+void map_columns(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out, F f) {
+  out = in.unaryExpr(f);
+}
+inline void map_columns(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out,
+                        ErfDerivative) {
+  out = (kTwoOverSqrtPi * (-in.array().square()).exp()).matrix();
+}
+inline void scale_columns_by(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> inout,
+                             ErfDerivative) {
+  inout.array() *= kTwoOverSqrtPi * (-in.array().square()).exp();
+}
+#endif
+
+}  // namespace simd
+
 }  // namespace
 
 double activation_value(Activation activation, double x) {
@@ -67,28 +201,43 @@ double activation_second_derivative(Activation activation, double x) {
   return 0.0;
 }
 
+std::string_view activation_math_library() { return simd::kLibrary; }
+
 void apply_activation(Activation activation, const Eigen::Ref<const Eigen::MatrixXd>& h,
                       Eigen::Ref<Eigen::MatrixXd> out) {
+  assert(out.rows() == h.rows() && out.cols() == h.cols());
   switch (activation) {
     case Activation::linear: out = h; return;
-    case Activation::relu: out = h.array().max(0.0).matrix(); return;
-    case Activation::erf: out = h.unaryExpr([](double x) { return std::erf(x); }); return;
-    case Activation::tanh: out = h.unaryExpr([](double x) { return std::tanh(x); }); return;
+    // Not h.array().max(0.0): GCC 12 warns (-Wmaybe-uninitialized) inside Eigen's AVX-512 pmax.
+    case Activation::relu: out = h.unaryExpr([](double x) { return x > 0.0 ? x : 0.0; }); return;
+    case Activation::erf: simd::map_columns(h, out, simd::Erf{}); return;
+    case Activation::tanh: simd::map_columns(h, out, simd::Tanh{}); return;
   }
 }
 
 void apply_activation_derivative(Activation activation, const Eigen::Ref<const Eigen::MatrixXd>& h,
                                  Eigen::Ref<Eigen::MatrixXd> out) {
+  assert(out.rows() == h.rows() && out.cols() == h.cols());
   switch (activation) {
     case Activation::linear: out.setOnes(); return;
     case Activation::relu: out = (h.array() > 0.0).cast<double>().matrix(); return;
-    case Activation::erf: out = (kTwoOverSqrtPi * (-h.array().square()).exp()).matrix(); return;
+    case Activation::erf: simd::map_columns(h, out, simd::ErfDerivative{}); return;
     case Activation::tanh:
-      out = h.unaryExpr([](double x) {
-        const double t = std::tanh(x);
-        return 1.0 - t * t;
-      });
+      simd::map_columns(h, out, simd::Tanh{});
+      out.array() = 1.0 - out.array().square();
       return;
+  }
+}
+
+void multiply_by_activation_derivative(Activation activation, const Eigen::Ref<const Eigen::MatrixXd>& h,
+                                       const Eigen::Ref<const Eigen::MatrixXd>& phi,
+                                       Eigen::Ref<Eigen::MatrixXd> delta) {
+  assert(delta.rows() == h.rows() && delta.cols() == h.cols());
+  switch (activation) {
+    case Activation::linear: return;
+    case Activation::relu: delta = (h.array() > 0.0).select(delta.array(), 0.0).matrix(); return;
+    case Activation::erf: simd::scale_columns_by(h, delta, simd::ErfDerivative{}); return;
+    case Activation::tanh: delta.array() *= 1.0 - phi.array().square(); return;
   }
 }
 
