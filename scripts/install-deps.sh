@@ -13,7 +13,6 @@ packages=(
   nlohmann-json3-dev                     # JSON results
   libtomlplusplus-dev                    # TOML configs
   gnuplot-nox                            # figures of the validation report
-  libsleef-dev                           # vectorised erf/tanh/exp for double (activations; Eigen 3.4 has them for float only)
 )
 missing=()
 for p in "${packages[@]}"; do

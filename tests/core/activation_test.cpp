@@ -58,12 +58,13 @@ std::int64_t ulp_distance(double a, double b) {
   return d < 0 ? -d : d;
 }
 
-// The matrix forms are SLEEF's 1.0-ulp vector functions (or libm when the build has no
-// SLEEF) and the scalar forms are glibc's erf, tanh, exp (≤ 1, 2, 1 ulp): they may differ
-// by the sum, 3 ulp, plus the final product's rounding for φ'; tolerance 4 ulp.
-constexpr std::int64_t kMaxUlp = 4;
+// The matrix forms are glibc's libmvec vector functions (≤ 4 ulp, glibc's contract for
+// them; or libm when the build has no libmvec) and the scalar forms glibc's erf, tanh,
+// exp (≤ 1–2 ulp): apart, at most 4 + 1 ulp, plus the final product's rounding for φ';
+// tolerance 6 ulp. (Measured on [−30, 30]: erf 2, tanh 2, erf' 4.)
+constexpr std::int64_t kMaxUlp = 6;
 
-TEST(Activation, MatrixFormsWithinFourUlpOfScalarFormsIncludingTails) {
+TEST(Activation, MatrixFormsWithinSixUlpOfScalarFormsIncludingTails) {
   // 400001 points on [−30, 30] (step 1.5e-4): erf and tanh reach ±1 at |x| ≈ 6 and 19,
   // the tails where a vector routine is most likely to lose accuracy. erf' is checked
   // on [−26, 26], where e^{−x²} ≥ 1e-294 is a normal double, and must vanish at ±40;
@@ -87,8 +88,8 @@ TEST(Activation, MatrixFormsWithinFourUlpOfScalarFormsIncludingTails) {
     EXPECT_LE(worst_value, kMaxUlp) << activation_name(a);
     EXPECT_LE(worst_slope, kMaxUlp) << activation_name(a);
     // tanh' = 1 − t² (both forms) cancels where t → ±1, so it is bounded absolutely: a
-    // 4-ulp difference in t (ulp ≤ 2^-53 on |t| < 1) moves 1 − t² by ≤ 2·4·2^-53.
-    EXPECT_LE(worst_tanh_slope, 8.0 * std::ldexp(1.0, -53)) << activation_name(a);
+    // 6-ulp difference in t (ulp ≤ 2^-53 on |t| < 1) moves 1 − t² by ≤ 2·6·2^-53.
+    EXPECT_LE(worst_tanh_slope, 2.0 * kMaxUlp * std::ldexp(1.0, -53)) << activation_name(a);
   }
   Eigen::MatrixXd far(1, 2), slope(1, 2);
   far << -40.0, 40.0;
@@ -97,9 +98,9 @@ TEST(Activation, MatrixFormsWithinFourUlpOfScalarFormsIncludingTails) {
 }
 
 TEST(Activation, UlpDistanceCountsRepresentableDoubles) {
-  // The must-fail side of the tolerance: one step is 1 ulp, and 5 steps exceed it.
+  // The must-fail side of the tolerance: one step is 1 ulp, and 7 steps exceed it.
   double x = 0.75;
-  for (int k = 0; k < 5; ++k) x = std::nextafter(x, 2.0);
+  for (int k = 0; k < 7; ++k) x = std::nextafter(x, 2.0);
   EXPECT_EQ(ulp_distance(0.75, std::nextafter(0.75, 2.0)), 1);
   EXPECT_GT(ulp_distance(0.75, x), kMaxUlp);
   EXPECT_EQ(ulp_distance(0.0, -0.0), 0);
