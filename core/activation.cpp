@@ -45,48 +45,29 @@ constexpr double kTwoOverSqrtPi = 2.0 * std::numbers::inv_sqrtpi;
 // short tail is padded to a full packet), so an entry's value depends on its input only.
 namespace simd {
 
+// One backend per vector width: libmvec's variants are named _ZGV<isa>N<lanes>v_<function>
+// (the x86-64 vector function ABI; isa b = SSE, d = AVX2, e = AVX-512).
+#define KERNELMC_LIBMVEC_BACKEND(PACKET, LANES, ISA, MM, DESCRIPTION)                   \
+  using Packet = PACKET;                                                               \
+  constexpr Eigen::Index kLanes = LANES;                                               \
+  constexpr std::string_view kLibrary = "glibc libmvec, " DESCRIPTION " (erf, tanh, exp)"; \
+  extern "C" Packet _ZGV##ISA##N##LANES##v_erf(Packet);                                \
+  extern "C" Packet _ZGV##ISA##N##LANES##v_tanh(Packet);                               \
+  extern "C" Packet _ZGV##ISA##N##LANES##v_exp(Packet);                                \
+  inline Packet load(const double* p) { return MM##_loadu_pd(p); }                     \
+  inline void store(double* p, Packet x) { MM##_storeu_pd(p, x); }                     \
+  inline Packet erf(Packet x) { return _ZGV##ISA##N##LANES##v_erf(x); }                \
+  inline Packet tanh(Packet x) { return _ZGV##ISA##N##LANES##v_tanh(x); }              \
+  inline Packet exp(Packet x) { return _ZGV##ISA##N##LANES##v_exp(x); }                \
+  inline Packet mul(Packet a, Packet b) { return MM##_mul_pd(a, b); }                  \
+  inline Packet broadcast(double a) { return MM##_set1_pd(a); }
+
 #if KERNELMC_HAVE_LIBMVEC && defined(__AVX512F__)
-using Packet = __m512d;
-constexpr Eigen::Index kLanes = 8;
-constexpr std::string_view kLibrary = "glibc libmvec, AVX-512 (erf, tanh, exp)";
-extern "C" Packet _ZGVeN8v_erf(Packet);
-extern "C" Packet _ZGVeN8v_tanh(Packet);
-extern "C" Packet _ZGVeN8v_exp(Packet);
-inline Packet load(const double* p) { return _mm512_loadu_pd(p); }
-inline void store(double* p, Packet x) { _mm512_storeu_pd(p, x); }
-inline Packet erf(Packet x) { return _ZGVeN8v_erf(x); }
-inline Packet tanh(Packet x) { return _ZGVeN8v_tanh(x); }
-inline Packet exp(Packet x) { return _ZGVeN8v_exp(x); }
-inline Packet mul(Packet a, Packet b) { return _mm512_mul_pd(a, b); }
-inline Packet broadcast(double a) { return _mm512_set1_pd(a); }
+KERNELMC_LIBMVEC_BACKEND(__m512d, 8, e, _mm512, "AVX-512")
 #elif KERNELMC_HAVE_LIBMVEC && defined(__AVX2__)
-using Packet = __m256d;
-constexpr Eigen::Index kLanes = 4;
-constexpr std::string_view kLibrary = "glibc libmvec, AVX2 (erf, tanh, exp)";
-extern "C" Packet _ZGVdN4v_erf(Packet);
-extern "C" Packet _ZGVdN4v_tanh(Packet);
-extern "C" Packet _ZGVdN4v_exp(Packet);
-inline Packet load(const double* p) { return _mm256_loadu_pd(p); }
-inline void store(double* p, Packet x) { _mm256_storeu_pd(p, x); }
-inline Packet erf(Packet x) { return _ZGVdN4v_erf(x); }
-inline Packet tanh(Packet x) { return _ZGVdN4v_tanh(x); }
-inline Packet exp(Packet x) { return _ZGVdN4v_exp(x); }
-inline Packet mul(Packet a, Packet b) { return _mm256_mul_pd(a, b); }
-inline Packet broadcast(double a) { return _mm256_set1_pd(a); }
+KERNELMC_LIBMVEC_BACKEND(__m256d, 4, d, _mm256, "AVX2")
 #elif KERNELMC_HAVE_LIBMVEC && defined(__SSE2__)
-using Packet = __m128d;
-constexpr Eigen::Index kLanes = 2;
-constexpr std::string_view kLibrary = "glibc libmvec, SSE (erf, tanh, exp)";
-extern "C" Packet _ZGVbN2v_erf(Packet);
-extern "C" Packet _ZGVbN2v_tanh(Packet);
-extern "C" Packet _ZGVbN2v_exp(Packet);
-inline Packet load(const double* p) { return _mm_loadu_pd(p); }
-inline void store(double* p, Packet x) { _mm_storeu_pd(p, x); }
-inline Packet erf(Packet x) { return _ZGVbN2v_erf(x); }
-inline Packet tanh(Packet x) { return _ZGVbN2v_tanh(x); }
-inline Packet exp(Packet x) { return _ZGVbN2v_exp(x); }
-inline Packet mul(Packet a, Packet b) { return _mm_mul_pd(a, b); }
-inline Packet broadcast(double a) { return _mm_set1_pd(a); }
+KERNELMC_LIBMVEC_BACKEND(__m128d, 2, b, _mm, "SSE")
 #else
 #define KERNELMC_SCALAR_ACTIVATIONS 1
 constexpr std::string_view kLibrary = "libm (std::erf, std::tanh) and Eigen's vectorised exp";
