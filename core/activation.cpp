@@ -111,24 +111,27 @@ struct ErfDerivative {
   }
 };
 
-// f over every entry of a matrix: one contiguous run when it has no padding between
-// columns, else column by column.
-template <class F>
-void map_columns(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out, F f) {
+// run(in, out, n) over every contiguous run of n entries of two equally shaped matrices:
+// one run when neither has padding between columns, else one per column.
+template <class Run>
+void for_each_run(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out, Run run) {
   if (in.outerStride() == in.rows() && out.outerStride() == out.rows()) {
-    map_contiguous(in.data(), out.data(), in.size(), f);
+    run(in.data(), out.data(), in.size());
     return;
   }
-  for (Eigen::Index j = 0; j < in.cols(); ++j) map_contiguous(in.col(j).data(), out.col(j).data(), in.rows(), f);
+  for (Eigen::Index j = 0; j < in.cols(); ++j) run(in.col(j).data(), out.col(j).data(), in.rows());
 }
 
+// out = f(in) entry by entry.
+template <class F>
+void map_columns(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> out, F f) {
+  for_each_run(in, out, [f](const double* a, double* b, Eigen::Index n) { map_contiguous(a, b, n, f); });
+}
+
+// inout ∘= f(in) entry by entry.
 template <class F>
 void scale_columns_by(const Eigen::Ref<const Eigen::MatrixXd>& in, Eigen::Ref<Eigen::MatrixXd> inout, F f) {
-  if (in.outerStride() == in.rows() && inout.outerStride() == inout.rows()) {
-    scale_contiguous(in.data(), inout.data(), in.size(), f);
-    return;
-  }
-  for (Eigen::Index j = 0; j < in.cols(); ++j) scale_contiguous(in.col(j).data(), inout.col(j).data(), in.rows(), f);
+  for_each_run(in, inout, [f](const double* a, double* b, Eigen::Index n) { scale_contiguous(a, b, n, f); });
 }
 #else
 struct Erf {
