@@ -16,6 +16,8 @@
 
 #include <Eigen/Core>
 
+#include "bench/bench_main.hpp"
+
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
 #include "core/rng.hpp"
@@ -135,4 +137,4 @@ BENCHMARK(BM_ProductPxNtimesNxP)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+KERNELMC_BENCHMARK_MAIN()

@@ -10,6 +10,8 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include "bench/bench_main.hpp"
+
 #include "core/activation.hpp"
 #include "core/model_spec.hpp"
 #include "core/rng.hpp"
@@ -123,4 +125,4 @@ BENCHMARK(BM_NormalsAndActivation)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+KERNELMC_BENCHMARK_MAIN()

@@ -1,7 +1,5 @@
 // The kernelmc command tree, and the single place where errors become exit codes
 // (sysexits values, STYLE.md §4).
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
@@ -31,13 +29,6 @@ void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The samplers allocate and free gradient-sized vectors at every leapfrog step. With
-  // glibc's defaults every free that leaves more than 128 kB at the top of a heap returns
-  // it to the kernel (brk, madvise), and the next allocation takes it back: measured on a
-  // collapsed NUTS run (Config B, N = 64), 84 k brk and 59 k madvise calls for 50 k
-  // leapfrog steps, more system than user time. Keeping up to 256 MB per heap removes that.
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   CLI::App app{"kernelmc: Monte Carlo referee for finite-width kernel theories of deep networks"};
   app.set_version_flag("--version", std::string("kernelmc ") + kernelmc::kVersion);
   app.require_subcommand(0, 1);

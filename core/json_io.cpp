@@ -9,6 +9,9 @@
 #include <sstream>
 #include <system_error>
 
+#include <Eigen/Core>
+
+#include "core/activation.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/version.hpp"
@@ -60,6 +63,12 @@ std::string provenance_json(const Config& config) {
   provenance["version"] = kVersion;
   provenance["seed"] = config.run.seed;
   provenance["stream_derivation_version"] = kStreamDerivationVersion;
+  // How this binary was compiled: results of another ISA differ in the last bits only.
+  provenance["build"] = {{"arch", kBuildArch},
+                         {"compiler", kBuildCompiler},
+                         {"flags", kBuildFlags},
+                         {"eigen_simd", Eigen::SimdInstructionSetsInUse()},
+                         {"activation_math", activation_math_library()}};
   provenance["config"] = nlohmann::ordered_json::parse(to_json(config));
   return provenance.dump(2);
 }

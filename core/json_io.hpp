@@ -19,7 +19,9 @@ std::string read_text_file(const std::filesystem::path& path, std::string_view w
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
 // {"program": "kernelmc", "version": ..., "seed": ..., "stream_derivation_version": ...,
-//  "config": {...fully resolved config...}} as JSON object text, for embedding.
+//  "build": {"arch", "compiler", "flags", "eigen_simd", "activation_math"},
+//  "config": {...fully resolved config...}} as JSON object text, for embedding. A build
+// for another ISA gives results that differ in the last bits only.
 std::string provenance_json(const Config& config);
 
 }  // namespace kernelmc::core

@@ -17,7 +17,7 @@ int HmcSampler::n_steps() const {
   return steps < 1.0 ? 1 : (steps > 1e9 ? 1000000000 : static_cast<int>(steps));
 }
 
-TransitionInfo HmcSampler::transition(PhasePoint& state, core::Engine& engine) {
+TransitionInfo HmcSampler::step(PhasePoint& state, core::Engine& engine) {
   TransitionInfo info{.step_size = step_size_};
   metric_.sample_momentum(engine, state.p);
   const double H0 = hamiltonian(state, metric_);
@@ -33,7 +33,6 @@ TransitionInfo HmcSampler::transition(PhasePoint& state, core::Engine& engine) {
   info.accept_stat = info.divergent ? 0.0 : std::min(1.0, std::exp(-energy_error));
   if (core::uniform01(engine) < info.accept_stat) std::swap(state, proposal_);
   info.energy = hamiltonian(state, metric_);
-  adapt(info, state, engine);
   return info;
 }
 

@@ -12,10 +12,11 @@ class HmcSampler final : public Sampler {
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   HmcSampler(const SamplerSettings& settings, Potential& potential);
 
-  TransitionInfo transition(PhasePoint& state, core::Engine& engine) override;
-
   // L = max(1, ⌊T/ε⌋) at the current step size.
   int n_steps() const;
+
+ protected:
+  TransitionInfo step(PhasePoint& state, core::Engine& engine) override;
 
  private:
   PhasePoint proposal_;

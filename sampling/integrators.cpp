@@ -8,6 +8,19 @@
 
 namespace kernelmc::sampling {
 
+namespace {
+
+// A buffer of n standard normals for the Langevin steps: one per thread (each chain
+// runs on one thread at a time), resized only when the dimension changes, so a step
+// allocates nothing.
+Eigen::VectorXd& noise_buffer(Eigen::Index n) {
+  thread_local Eigen::VectorXd buffer;
+  if (buffer.size() != n) buffer.resize(n);
+  return buffer;
+}
+
+}  // namespace
+
 PhasePoint make_phase_point(Potential& potential, const Eigen::Ref<const Eigen::VectorXd>& q) {
   PhasePoint z{q, Eigen::VectorXd::Zero(q.size()), Eigen::VectorXd(q.size()), 0.0};
   update_potential_gradient(z, potential);
@@ -44,7 +57,7 @@ void drift(PhasePoint& z, const Metric& metric, Potential& potential, double eps
 void ornstein_uhlenbeck(PhasePoint& z, const Metric& metric, double friction, double duration,
                         core::Engine& engine) {
   const double c = std::exp(-friction * duration);
-  Eigen::VectorXd noise(z.p.size());
+  Eigen::VectorXd& noise = noise_buffer(z.p.size());
   metric.sample_momentum(engine, noise);  // M^{1/2} ξ
   z.p = c * z.p + std::sqrt(1.0 - c * c) * noise;
 }
@@ -59,7 +72,7 @@ void euler_maruyama(const PhasePoint& from, PhasePoint& to, const Metric& metric
                     double h, core::Engine& engine) {
   const Eigen::VectorXd& D = metric.inverse_mass();
   to = from;
-  Eigen::VectorXd xi(from.q.size());
+  Eigen::VectorXd& xi = noise_buffer(from.q.size());
   core::fill_standard_normal(engine, xi);
   to.q -= h * D.cwiseProduct(from.gradient);
   to.q += std::sqrt(2.0 * h) * D.cwiseSqrt().cwiseProduct(xi);

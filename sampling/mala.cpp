@@ -23,19 +23,18 @@ double MalaSampler::propose(const PhasePoint& state, double h, core::Engine& eng
          transition_energy(state, proposal_);
 }
 
-double MalaSampler::trial_log_acceptance(const PhasePoint& state, double step, core::Engine& engine) {
-  const double log_ratio = propose(state, step, engine);
+double MalaSampler::trial_log_acceptance(const PhasePoint& state, double trial_step, core::Engine& engine) {
+  const double log_ratio = propose(state, trial_step, engine);
   return std::isnan(log_ratio) ? -std::numeric_limits<double>::infinity() : log_ratio;
 }
 
-TransitionInfo MalaSampler::transition(PhasePoint& state, core::Engine& engine) {
+TransitionInfo MalaSampler::step(PhasePoint& state, core::Engine& engine) {
   TransitionInfo info{.n_leapfrog = 1, .step_size = step_size_};
   const double log_ratio = propose(state, step_size_, engine);
   info.divergent = is_divergent(-log_ratio, settings_.max_energy_error);
   info.accept_stat = info.divergent ? 0.0 : std::min(1.0, std::exp(log_ratio));
   if (core::uniform01(engine) < info.accept_stat) std::swap(state, proposal_);
   info.energy = state.potential;
-  adapt(info, state, engine);
   return info;
 }
 

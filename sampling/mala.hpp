@@ -15,11 +15,10 @@ class MalaSampler final : public Sampler {
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   MalaSampler(const SamplerSettings& settings, Potential& potential);
 
-  TransitionInfo transition(PhasePoint& state, core::Engine& engine) override;
-
  protected:
-  // log of the Metropolis–Hastings ratio of one proposal with step `step`.
-  double trial_log_acceptance(const PhasePoint& state, double step, core::Engine& engine) override;
+  TransitionInfo step(PhasePoint& state, core::Engine& engine) override;
+  // log of the Metropolis–Hastings ratio of one proposal with step `trial_step`.
+  double trial_log_acceptance(const PhasePoint& state, double trial_step, core::Engine& engine) override;
 
  private:
   // Draws the proposal from `state` with step h into proposal_ and returns the log

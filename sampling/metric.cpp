@@ -20,8 +20,9 @@ double Metric::kinetic_energy(const Eigen::Ref<const Eigen::VectorXd>& p) const 
   return 0.5 * (p.array().square() * inverse_mass_.array()).sum();
 }
 
-Eigen::VectorXd Metric::velocity(const Eigen::Ref<const Eigen::VectorXd>& p) const {
-  return inverse_mass_.cwiseProduct(p);
+void Metric::velocity(const Eigen::Ref<const Eigen::VectorXd>& p, Eigen::Ref<Eigen::VectorXd> velocity) const {
+  assert(p.size() == inverse_mass_.size() && velocity.size() == p.size());
+  velocity = inverse_mass_.cwiseProduct(p);
 }
 
 void Metric::sample_momentum(core::Engine& engine, Eigen::Ref<Eigen::VectorXd> p) const {

@@ -26,8 +26,9 @@ class Metric {
 
   // K(p) = ½ pᵀM⁻¹p.
   double kinetic_energy(const Eigen::Ref<const Eigen::VectorXd>& p) const;
-  // dq/dt = ∂K/∂p = M⁻¹p (Stan's dtau_dp, the "sharp" momentum of NUTS).
-  Eigen::VectorXd velocity(const Eigen::Ref<const Eigen::VectorXd>& p) const;
+  // dq/dt = ∂K/∂p = M⁻¹p (Stan's dtau_dp, the "sharp" momentum of NUTS), written into
+  // `velocity` (sized like p).
+  void velocity(const Eigen::Ref<const Eigen::VectorXd>& p, Eigen::Ref<Eigen::VectorXd> velocity) const;
   // p ~ N(0, M): p_i = ξ_i / √(M⁻¹_ii), with ξ drawn by core::fill_standard_normal.
   void sample_momentum(core::Engine& engine, Eigen::Ref<Eigen::VectorXd> p) const;
 

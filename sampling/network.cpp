@@ -2,7 +2,6 @@
 
 #include <cassert>
 #include <cmath>
-#include <numbers>
 #include <string>
 
 #include "core/activation.hpp"
@@ -18,27 +17,6 @@ using ConstMatrixMap = Eigen::Map<const Eigen::MatrixXd>;
 using MatrixMap = Eigen::Map<Eigen::MatrixXd>;
 using ConstVectorMap = Eigen::Map<const Eigen::VectorXd>;
 using VectorMap = Eigen::Map<Eigen::VectorXd>;
-
-// 2/√π, the slope of erf at 0 (φ'(x) = (2/√π) e^{−x²}).
-constexpr double kTwoOverSqrtPi = 2.0 * std::numbers::inv_sqrtpi;
-
-// ∂loss/∂h = ∂loss/∂Φ ∘ φ'(h), in place. Fused with the product so that no φ' buffer is
-// needed, and tanh reuses Φ (φ' = 1 − Φ²) instead of evaluating tanh again.
-void multiply_by_activation_derivative(core::Activation activation, const Eigen::MatrixXd& h,
-                                       const Eigen::MatrixXd& phi, Eigen::MatrixXd& delta) {
-  switch (activation) {
-    case core::Activation::linear: return;
-    case core::Activation::relu:
-      delta = (h.array() > 0.0).select(delta.array(), 0.0).matrix();
-      return;
-    case core::Activation::erf:
-      delta.array() *= kTwoOverSqrtPi * (-h.array().square()).exp();
-      return;
-    case core::Activation::tanh:
-      delta.array() *= 1.0 - phi.array().square();
-      return;
-  }
-}
 
 // h ← h + 𝟏 (σ_b b)ᵀ, column by column: `h.rowwise() += (σ_b b).transpose()` would
 // evaluate σ_b b into a heap temporary on every call.
@@ -122,7 +100,7 @@ void Network::backpropagate_hidden(const Eigen::Ref<const Eigen::VectorXd>& thet
                                    Eigen::Ref<Eigen::VectorXd> gradient) {
   for (Eigen::Index l = layout_.depth(); l >= 1; --l) {
     Eigen::MatrixXd& delta = delta_[index(l)];
-    multiply_by_activation_derivative(spec_.activation, h_[index(l)], phi_[index(l)], delta);
+    core::multiply_by_activation_derivative(spec_.activation, h_[index(l)], phi_[index(l)], delta);
     // h^(l) = s_l Φ_{l−1} W_{l−1}ᵀ + σ_b 𝟏 b_lᵀ (Φ_0 = X): ∂/∂W_{l−1} = s_l δᵀ Φ_{l−1},
     // ∂/∂b_l = σ_b δᵀ 𝟏, ∂/∂Φ_{l−1} = s_l δ W_{l−1}.
     const double s = scales_[index(l)];

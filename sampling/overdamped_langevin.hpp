@@ -15,7 +15,8 @@ class OverdampedLangevinSampler final : public Sampler {
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   OverdampedLangevinSampler(const SamplerSettings& settings, Potential& potential);
 
-  TransitionInfo transition(PhasePoint& state, core::Engine& engine) override;
+ protected:
+  TransitionInfo step(PhasePoint& state, core::Engine& engine) override;
 
  private:
   PhasePoint proposal_;

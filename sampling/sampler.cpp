@@ -21,7 +21,8 @@ Sampler::Sampler(const SamplerSettings& settings, Potential& potential)
       metric_(potential.dimension()),
       step_size_(settings.step_size),
       step_size_adaptation_(settings.target_accept, settings.adapt_gamma, settings.adapt_kappa,
-                            settings.adapt_t0) {}
+                            settings.adapt_t0),
+      adapted_inverse_mass_(potential.dimension()) {}
 
 void Sampler::begin_warmup(const PhasePoint& state, Eigen::Index n_warmup, core::Engine& engine) {
   adapting_ = true;
@@ -45,9 +46,8 @@ void Sampler::adapt(const TransitionInfo& info, const PhasePoint& state, core::E
   // restarts the step-size search and the dual averaging.
   if (settings_.adapt_step_size) step_size_ = step_size_adaptation_.learn(info.accept_stat);
   if (settings_.metric != MetricKind::diagonal) return;
-  Eigen::VectorXd inverse_mass = metric_.inverse_mass();
-  if (metric_adaptation_.learn_variance(inverse_mass, state.q)) {
-    metric_.set_inverse_mass(inverse_mass);
+  if (metric_adaptation_.learn_variance(adapted_inverse_mass_, state.q)) {
+    metric_.set_inverse_mass(adapted_inverse_mass_);
     if (settings_.adapt_step_size) restart_step_size_adaptation(state, engine);
   }
 }
@@ -60,11 +60,12 @@ void Sampler::restart_step_size_adaptation(const PhasePoint& state, core::Engine
   step_size_adaptation_.restart();
 }
 
-double Sampler::trial_log_acceptance(const PhasePoint& state, double step, core::Engine& engine) {
-  PhasePoint z = state;
+double Sampler::trial_log_acceptance(const PhasePoint& state, double trial_step, core::Engine& engine) {
+  PhasePoint& z = trial_point_;
+  z = state;
   metric_.sample_momentum(engine, z.p);
   const double H0 = hamiltonian(z, metric_);
-  leapfrog(z, metric_, potential_, step);
+  leapfrog(z, metric_, potential_, trial_step);
   const double H1 = hamiltonian(z, metric_);
   return std::isnan(H1) ? -std::numeric_limits<double>::infinity() : H0 - H1;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The sampler contract (Stan's base_mcmc): one virtual `transition` that moves a phase
-// point one Markov step and returns a small record. Every sampler targets e^{−U} of a
+// The sampler contract (Stan's base_mcmc): `transition` moves a phase point one Markov
+// step and returns a small record. It is not virtual: it runs the sampler's own `step`
+// and then the warmup adaptation, so no sampler can forget to adapt. Every sampler targets e^{−U} of a
 // Potential (THEORY.md §1.4) exactly, except the unadjusted ones: overdamped Langevin
 // (bias O(h)) and underdamped Langevin without metropolis_correction (bias O(h²)).
 //
@@ -66,7 +67,11 @@ class Sampler {
 
   // One Markov transition: moves `state` (finite on entry, finite on exit) and draws
   // every random number from `engine`. During warmup it also adapts.
-  virtual TransitionInfo transition(PhasePoint& state, core::Engine& engine) = 0;
+  TransitionInfo transition(PhasePoint& state, core::Engine& engine) {
+    const TransitionInfo info = step(state, engine);
+    adapt(info, state, engine);
+    return info;
+  }
 
   // Starts adapting for n_warmup transitions from `state`: sets the metric windows and,
   // with adapt_step_size, searches an initial step size (Stan's init_stepsize) and sets
@@ -85,13 +90,14 @@ class Sampler {
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   Sampler(const SamplerSettings& settings, Potential& potential);
 
-  // Called by every transition() at its end, with the state it returns.
-  void adapt(const TransitionInfo& info, const PhasePoint& state, core::Engine& engine);
+  // The sampler's Markov step (transition() adapts after it): moves `state`, drawing
+  // every random number from `engine`, allocating nothing after the first call.
+  virtual TransitionInfo step(PhasePoint& state, core::Engine& engine) = 0;
 
-  // log acceptance probability of one trial move from `state` with step `step`, used by
+  // log acceptance probability of one trial move from `state` with step `trial_step`, used by
   // the initial-step heuristic. Default: one leapfrog step with fresh momentum, H₀ − H₁
   // (NaN counts as −inf), as Stan's init_stepsize.
-  virtual double trial_log_acceptance(const PhasePoint& state, double step, core::Engine& engine);
+  virtual double trial_log_acceptance(const PhasePoint& state, double trial_step, core::Engine& engine);
 
   SamplerSettings settings_;
   Potential& potential_;
@@ -99,11 +105,15 @@ class Sampler {
   double step_size_;
 
  private:
+  // Warmup adaptation after a step, with the state it returned (no-op outside warmup).
+  void adapt(const TransitionInfo& info, const PhasePoint& state, core::Engine& engine);
   void find_initial_step_size(const PhasePoint& state, core::Engine& engine);
   void restart_step_size_adaptation(const PhasePoint& state, core::Engine& engine);
 
   StepSizeAdaptation step_size_adaptation_;
   MetricAdaptation metric_adaptation_;
+  Eigen::VectorXd adapted_inverse_mass_;  // the metric adaptation's new diag(M⁻¹)
+  PhasePoint trial_point_;                // the trial move of the initial-step heuristic
   bool adapting_ = false;
 };
 

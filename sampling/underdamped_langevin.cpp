@@ -11,7 +11,7 @@ namespace kernelmc::sampling {
 UnderdampedLangevinSampler::UnderdampedLangevinSampler(const SamplerSettings& settings, Potential& potential)
     : Sampler(settings, potential) {}
 
-TransitionInfo UnderdampedLangevinSampler::transition(PhasePoint& state, core::Engine& engine) {
+TransitionInfo UnderdampedLangevinSampler::step(PhasePoint& state, core::Engine& engine) {
   TransitionInfo info{.n_leapfrog = 1, .step_size = step_size_};
   const double h = step_size_;
   const double gamma = settings_.friction;
@@ -37,7 +37,6 @@ TransitionInfo UnderdampedLangevinSampler::transition(PhasePoint& state, core::E
     if (!info.divergent) std::swap(state, proposal_);
   }
   info.energy = hamiltonian(state, metric_);
-  adapt(info, state, engine);
   return info;
 }
 

@@ -19,7 +19,8 @@ class UnderdampedLangevinSampler final : public Sampler {
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   UnderdampedLangevinSampler(const SamplerSettings& settings, Potential& potential);
 
-  TransitionInfo transition(PhasePoint& state, core::Engine& engine) override;
+ protected:
+  TransitionInfo step(PhasePoint& state, core::Engine& engine) override;
 
  private:
   PhasePoint proposal_;

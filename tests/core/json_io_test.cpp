@@ -1,5 +1,5 @@
 // Tests of core/json_io.cpp: atomic writes leave no temporary file, provenance holds
-// version, seed, stream derivation and the resolved config.
+// version, seed, stream derivation, the resolved config and how the binary was built.
 #include "core/json_io.hpp"
 
 #include <gtest/gtest.h>
@@ -79,6 +79,12 @@ TEST(Provenance, HoldsVersionSeedStreamVersionAndResolvedConfig) {
   EXPECT_EQ(j["stream_derivation_version"], kStreamDerivationVersion);
   EXPECT_EQ(j["config"], nlohmann::json::parse(to_json(config)));
   EXPECT_EQ(j["config"]["model"]["depth"], 2);
+  // The build: KERNELMC_ARCH (cmake/KernelmcTarget.cmake), compiler, flags, SIMD sets.
+  EXPECT_EQ(j["build"]["arch"], kBuildArch);
+  EXPECT_EQ(j["build"]["flags"], kBuildFlags);
+  EXPECT_EQ(j["build"]["compiler"], kBuildCompiler);
+  EXPECT_FALSE(j["build"]["eigen_simd"].get<std::string>().empty());
+  EXPECT_FALSE(j["build"]["activation_math"].get<std::string>().empty());
 }
 
 }  // namespace

@@ -206,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
 class UnadjustedHmc final : public Sampler {
  public:
   UnadjustedHmc(const SamplerSettings& settings, Potential& potential) : Sampler(settings, potential) {}
-  TransitionInfo transition(PhasePoint& state, core::Engine& engine) override {
+  TransitionInfo step(PhasePoint& state, core::Engine& engine) override {
     metric_.sample_momentum(engine, state.p);
     const int L = std::max(1, static_cast<int>(settings_.integration_time / step_size_));
     for (int l = 0; l < L; ++l) leapfrog(state, metric_, potential_, step_size_);
