@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev                     # JSON results
   libtomlplusplus-dev                    # TOML configs
   gnuplot-nox                            # figures of the validation report
+  clang libclang-rt-14-dev               # the fuzz preset: clang with libFuzzer and its ASan/UBSan runtimes (scripts/run-fuzzers.sh, CI)
 )
 missing=()
 for p in "${packages[@]}"; do
