@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/run_setup.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 
@@ -26,6 +27,14 @@ void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options
       ->take_all();
   command.add_option("-o,--out", options.output_dir, "Output directory (overrides run.output_dir)");
   command.add_flag("-q,--quiet", options.quiet, "No progress bar");
+  command.add_flag("--force", options.force,
+                   "Run even if the estimated memory exceeds 80 % of the available memory");
+}
+
+// A failed run leaves no partial result (run_setup.hpp), then exits with `code`.
+int failed(int code) {
+  kernelmc::cli::discard_partial_output();
+  return code;
 }
 
 }  // namespace
@@ -88,26 +97,34 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (validate->parsed()) return kernelmc::cli::run_validate(options, shard);
-    if (merge->parsed()) return kernelmc::cli::run_merge(options, merge_directories);
+    if (validate->parsed()) {
+      options.command = "validate";
+      return kernelmc::cli::run_validate(options, shard);
+    }
+    if (merge->parsed()) {
+      options.command = "merge";
+      return kernelmc::cli::run_merge(options, merge_directories);
+    }
     for (std::size_t i = 0; i < subcommands.size(); ++i) {
-      if (subcommands[i]->parsed()) return commands[i].run(options);
+      if (!subcommands[i]->parsed()) continue;
+      options.command = commands[i].name;
+      return commands[i].run(options);
     }
     return kernelmc::cli::run_demo(options);
   } catch (const kernelmc::ConfigError& e) {
     std::cerr << "kernelmc: config error: " << e.what() << "\n";
-    return kExitConfig;
+    return failed(kExitConfig);
   } catch (const kernelmc::DataError& e) {
     std::cerr << "kernelmc: data error: " << e.what() << "\n";
-    return kExitDataError;
+    return failed(kExitDataError);
   } catch (const kernelmc::InputFileError& e) {
     std::cerr << "kernelmc: " << e.what() << "\n";
-    return kExitNoInput;
+    return failed(kExitNoInput);
   } catch (const kernelmc::Error& e) {
     std::cerr << "kernelmc: error: " << e.what() << "\n";
-    return 1;
+    return failed(1);
   } catch (const std::exception& e) {
     std::cerr << "kernelmc: internal error (a bug, please report it): " << e.what() << "\n";
-    return kExitSoftware;
+    return failed(kExitSoftware);
   }
 }
