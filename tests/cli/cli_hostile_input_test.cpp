@@ -130,15 +130,23 @@ TEST(CliHostile, CsvWithAMillionColumnsIsRefusedBeforeLoading) {
 TEST(CliHostile, NanAndInfAreRefusedInEveryKindOfInput) {
   const fs::path dir = scratch("nan_inf");
   const fs::path out = dir / "out";
-  for (const std::string& field : {"model.kappa", "model.bias_variance", "data.noise", "sampler.step_size",
-                                   "sampler.target_accept", "theory.quadrature_tolerance"}) {
+  // Every floating-point field of the config (core/config.hpp).
+  for (const std::string& field :
+       {"model.kappa", "model.bias_variance", "data.noise", "theory.quadrature_tolerance", "sampler.step_size",
+        "sampler.integration_time", "sampler.friction", "sampler.target_accept", "sampler.adapt_gamma",
+        "sampler.adapt_kappa", "sampler.adapt_t0", "posterior.max_entry_draw_values", "theory.fb.damping",
+        "theory.fb.tolerance", "theory.fb.pair_tolerance", "criticality.g_min_ratio", "criticality.g_max_ratio",
+        "validation.confidence_level", "validation.false_alarm_rate"}) {
     for (const std::string& value : {"nan", "inf", "-inf"}) {
       SCOPED_TRACE(field + "=" + value);
       expect_refused(run(kSmallPrior + " --out " + out.string() + " --set " + field + "=" + value, dir), 78, {field},
                      out);
     }
   }
-  expect_refused(run(kSmallPrior + " --out " + out.string() + " --set model.g=[nan]", dir), 78, {"model.g"}, out);
+  expect_refused(run(kSmallPrior + " --out " + out.string() + " --set sampler.max_energy_error=nan", dir), 78,
+                 {"sampler.max_energy_error"}, out);  // +inf is allowed: it disables the threshold
+  for (const std::string& list : {"model.g", "criticality.bias_variances"})
+    expect_refused(run(kSmallPrior + " --out " + out.string() + " --set " + list + "=[1.0,nan]", dir), 78, {list}, out);
   write_text(dir / "inf.toml", "[model]\nkappa = inf\n");
   expect_refused(run(kSmallPrior + " --out " + out.string() + " --config " + (dir / "inf.toml").string(), dir), 78,
                  {"model.kappa"}, out);
@@ -157,10 +165,10 @@ TEST(CliHostile, RunsBeyondTheMachinesMemoryAreRefusedUnlessForced) {
   const fs::path out = dir / "out";
   expect_refused(run("sample -q --set model.widths=[100000000] --out " + out.string(), dir), 78,
                  {"model.depth, model.widths = 3, [100000000]", "--force"}, out);
-  expect_refused(run("sample -q --set model.depth=1000 --set posterior.draws=20 --out " + out.string(), dir), 78,
-                 {"model.depth, model.widths = 1000, [64]"}, out);
-  expect_refused(run("prior -q --set prior.widths=[1000000] --out " + out.string(), dir), 78, {"prior.widths"}, out);
-  expect_refused(run("theory -q --set data.points=2000 --out " + out.string(), dir), 78, {"data.points = 2000"}, out);
+  expect_refused(run("sample -q --set model.depth=1000 --set model.widths=[2048] --out " + out.string(), dir), 78,
+                 {"model.depth, model.widths = 1000, [2048]"}, out);
+  expect_refused(run("prior -q --set prior.widths=[1000000] --out " + out.string(), dir), 78,
+                 {"model.depth, prior.widths = 3, [1000000]"}, out);
 }
 
 TEST(CliHostile, CriticalityWarnsAboutTheModelFieldsItIgnores) {
