@@ -7,15 +7,16 @@
 #
 # Seed k runs every statistical test with KERNELMC_TEST_SEED=k (tests/support/
 # statistical.hpp: test_seed mixes it into each test's fixed base seed). Uses the already
-# configured preset KERNELMC_PRESET (default release) and builds what is missing. CPU
-# heavy: run it under `nice`; a regex reruns a subset.
+# configured preset KERNELMC_PRESET (default release) and builds what is missing
+# (KERNELMC_RERUN_BUILD=0: use the executables as they are). CPU heavy: run it under
+# `nice`; a regex reruns a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K="${1:-20}"
 regex="${2:-.}"
 preset="${KERNELMC_PRESET:-release}"
 build="build/${preset}"
-bash scripts/build.sh "$preset" >/dev/null
+if [[ "${KERNELMC_RERUN_BUILD:-1}" != 0 ]]; then bash scripts/build.sh "$preset" >/dev/null; fi
 
 mapfile -t tests < <(ctest --test-dir "$build" -N -L statistical -R "$regex" |
                      sed -n 's/^ *Test *#[0-9]*: //p')
