@@ -44,7 +44,7 @@ failed_runs=0
 failed_tests=0
 start=$(date +%s)
 for ((k = 1; k <= K; ++k)); do
-  if KERNELMC_TEST_SEED="$k" ctest --test-dir "$build" -L statistical -R "$regex" -j2 --timeout 900 \
+  if KERNELMC_TEST_SEED="$k" ctest --test-dir "$build" -L statistical -R "$regex" -j2 --timeout 900 --output-on-failure \
        >"$log_dir/seed$k.log" 2>&1; then
     echo "seed $k: all passed"
   else

@@ -131,13 +131,13 @@ TEST(CliHostile, NanAndInfAreRefusedInEveryKindOfInput) {
   const fs::path dir = scratch("nan_inf");
   const fs::path out = dir / "out";
   // Every floating-point field of the config (core/config.hpp).
-  for (const std::string& field :
+  for (const std::string field :
        {"model.kappa", "model.bias_variance", "data.noise", "theory.quadrature_tolerance", "sampler.step_size",
         "sampler.integration_time", "sampler.friction", "sampler.target_accept", "sampler.adapt_gamma",
         "sampler.adapt_kappa", "sampler.adapt_t0", "posterior.max_entry_draw_values", "theory.fb.damping",
         "theory.fb.tolerance", "theory.fb.pair_tolerance", "criticality.g_min_ratio", "criticality.g_max_ratio",
         "validation.confidence_level", "validation.false_alarm_rate"}) {
-    for (const std::string& value : {"nan", "inf", "-inf"}) {
+    for (const std::string value : {"nan", "inf", "-inf"}) {
       SCOPED_TRACE(field + "=" + value);
       expect_refused(run(kSmallPrior + " --out " + out.string() + " --set " + field + "=" + value, dir), 78, {field},
                      out);
@@ -145,7 +145,7 @@ TEST(CliHostile, NanAndInfAreRefusedInEveryKindOfInput) {
   }
   expect_refused(run(kSmallPrior + " --out " + out.string() + " --set sampler.max_energy_error=nan", dir), 78,
                  {"sampler.max_energy_error"}, out);  // +inf is allowed: it disables the threshold
-  for (const std::string& list : {"model.g", "criticality.bias_variances"})
+  for (const std::string list : {"model.g", "criticality.bias_variances"})
     expect_refused(run(kSmallPrior + " --out " + out.string() + " --set " + list + "=[1.0,nan]", dir), 78, {list}, out);
   write_text(dir / "inf.toml", "[model]\nkappa = inf\n");
   expect_refused(run(kSmallPrior + " --out " + out.string() + " --config " + (dir / "inf.toml").string(), dir), 78,
