@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <vector>
 
@@ -35,6 +36,29 @@ void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options
 int failed(int code) {
   kernelmc::cli::discard_partial_output();
   return code;
+}
+
+// Runs `command` and turns kernelmc's errors into exit codes (sysexits) with the message on
+// stderr; a failed run leaves no partial result (run_setup.hpp).
+int exit_code_of(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const kernelmc::ConfigError& e) {
+    std::cerr << "kernelmc: config error: " << e.what() << "\n";
+    return failed(kExitConfig);
+  } catch (const kernelmc::DataError& e) {
+    std::cerr << "kernelmc: data error: " << e.what() << "\n";
+    return failed(kExitDataError);
+  } catch (const kernelmc::InputFileError& e) {
+    std::cerr << "kernelmc: " << e.what() << "\n";
+    return failed(kExitNoInput);
+  } catch (const kernelmc::Error& e) {
+    std::cerr << "kernelmc: error: " << e.what() << "\n";
+    return failed(1);
+  } catch (const std::exception& e) {
+    std::cerr << "kernelmc: internal error (a bug, please report it): " << e.what() << "\n";
+    return failed(kExitSoftware);
+  }
 }
 
 }  // namespace
@@ -96,7 +120,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
-  try {
+  return exit_code_of([&] {
     if (validate->parsed()) {
       options.command = "validate";
       return kernelmc::cli::run_validate(options, shard);
@@ -111,20 +135,5 @@ int main(int argc, char** argv) {
       return commands[i].run(options);
     }
     return kernelmc::cli::run_demo(options);
-  } catch (const kernelmc::ConfigError& e) {
-    std::cerr << "kernelmc: config error: " << e.what() << "\n";
-    return failed(kExitConfig);
-  } catch (const kernelmc::DataError& e) {
-    std::cerr << "kernelmc: data error: " << e.what() << "\n";
-    return failed(kExitDataError);
-  } catch (const kernelmc::InputFileError& e) {
-    std::cerr << "kernelmc: " << e.what() << "\n";
-    return failed(kExitNoInput);
-  } catch (const kernelmc::Error& e) {
-    std::cerr << "kernelmc: error: " << e.what() << "\n";
-    return failed(1);
-  } catch (const std::exception& e) {
-    std::cerr << "kernelmc: internal error (a bug, please report it): " << e.what() << "\n";
-    return failed(kExitSoftware);
-  }
+  });
 }
