@@ -20,13 +20,6 @@ inline double bonferroni_z(double alpha, int comparisons) {
   return boost::math::quantile(boost::math::complement(standard, alpha / (2.0 * comparisons)));
 }
 
-// The two-sided false-fail probability of one |z| ≤ 4.5 bound on a normal estimate,
-// 6.8e-6: the per-test budget most statistical tests of the suite use.
-inline double normal_false_fail(double z) {
-  const boost::math::normal standard;
-  return 2.0 * boost::math::cdf(boost::math::complement(standard, z));
-}
-
 // Two-sided Student-t quantile for a standard error estimated from `batches` batch means
 // (ν = batches − 1 degrees of freedom), Bonferroni over `comparisons` entries at the
 // family-wise false-fail rate `family_alpha`: t_ν⁻¹(1 − family_alpha / (2·comparisons)).
