@@ -11,6 +11,8 @@ struct CommonOptions {
   std::vector<std::string> overrides;    // --set section.key=value, in order
   std::string output_dir;                // --out DIR (overrides run.output_dir)
   bool quiet = false;                    // --quiet: no progress bar
+  bool force = false;                    // --force: run even beyond the memory estimate's limit
+  std::string command;                   // the subcommand's name ("" for the demo), set by main
 };
 
 int run_prior(const CommonOptions& options);

@@ -2,10 +2,12 @@
 // (sysexits values, STYLE.md §4).
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/run_setup.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 
@@ -24,6 +26,37 @@ void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options
       ->take_all();
   command.add_option("-o,--out", options.output_dir, "Output directory (overrides run.output_dir)");
   command.add_flag("-q,--quiet", options.quiet, "No progress bar");
+  command.add_flag("--force", options.force,
+                   "Run even if the estimated memory exceeds 80 % of the available memory");
+}
+
+// A failed run leaves no partial result (run_setup.hpp), then exits with `code`.
+int failed(int code) {
+  kernelmc::cli::discard_partial_output();
+  return code;
+}
+
+// Runs `command` and turns kernelmc's errors into exit codes (sysexits) with the message on
+// stderr; a failed run leaves no partial result (run_setup.hpp).
+int exit_code_of(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const kernelmc::ConfigError& e) {
+    std::cerr << "kernelmc: config error: " << e.what() << "\n";
+    return failed(kExitConfig);
+  } catch (const kernelmc::DataError& e) {
+    std::cerr << "kernelmc: data error: " << e.what() << "\n";
+    return failed(kExitDataError);
+  } catch (const kernelmc::InputFileError& e) {
+    std::cerr << "kernelmc: " << e.what() << "\n";
+    return failed(kExitNoInput);
+  } catch (const kernelmc::Error& e) {
+    std::cerr << "kernelmc: error: " << e.what() << "\n";
+    return failed(1);
+  } catch (const std::exception& e) {
+    std::cerr << "kernelmc: internal error (a bug, please report it): " << e.what() << "\n";
+    return failed(kExitSoftware);
+  }
 }
 
 }  // namespace
@@ -78,27 +111,20 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
-  try {
-    if (validate->parsed()) return kernelmc::cli::run_validate(options, shard);
-    if (merge->parsed()) return kernelmc::cli::run_merge(options, merge_directories);
+  return exit_code_of([&] {
+    if (validate->parsed()) {
+      options.command = "validate";
+      return kernelmc::cli::run_validate(options, shard);
+    }
+    if (merge->parsed()) {
+      options.command = "merge";
+      return kernelmc::cli::run_merge(options, merge_directories);
+    }
     for (std::size_t i = 0; i < subcommands.size(); ++i) {
-      if (subcommands[i]->parsed()) return commands[i].run(options);
+      if (!subcommands[i]->parsed()) continue;
+      options.command = commands[i].name;
+      return commands[i].run(options);
     }
     return kernelmc::cli::run_demo(options);
-  } catch (const kernelmc::ConfigError& e) {
-    std::cerr << "kernelmc: config error: " << e.what() << "\n";
-    return kExitConfig;
-  } catch (const kernelmc::DataError& e) {
-    std::cerr << "kernelmc: data error: " << e.what() << "\n";
-    return kExitDataError;
-  } catch (const kernelmc::InputFileError& e) {
-    std::cerr << "kernelmc: " << e.what() << "\n";
-    return kExitNoInput;
-  } catch (const kernelmc::Error& e) {
-    std::cerr << "kernelmc: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "kernelmc: internal error (a bug, please report it): " << e.what() << "\n";
-    return kExitSoftware;
-  }
+  });
 }

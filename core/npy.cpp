@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.hpp"
@@ -39,6 +40,8 @@ std::string npy_bytes(const std::vector<double>& values, const std::vector<Eigen
   Eigen::Index count = 1;
   for (Eigen::Index n : shape) {
     if (n < 0) throw Error("npy_bytes: shape " + shape_text(shape) + " has a negative dimension");
+    if (n > 0 && count > std::numeric_limits<Eigen::Index>::max() / n)
+      throw Error("npy_bytes: shape " + shape_text(shape) + " holds more values than an index can count");
     count *= n;
   }
   if (count != static_cast<Eigen::Index>(values.size()))

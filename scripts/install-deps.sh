@@ -15,6 +15,7 @@ packages=(
   gnuplot-nox                            # figures of the validation report
   python3-dev python3-venv pybind11-dev  # the Python module (python/); venv for scripts/install-python.sh
   python3-numpy python3-pytest           # its arrays and its tests (scripts/run-tests.sh)
+  clang libclang-rt-14-dev               # the fuzz preset: clang with libFuzzer and its ASan/UBSan runtimes (scripts/run-fuzzers.sh, CI)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/cli_run.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -21,12 +23,8 @@ struct RunResult {
   std::string err;
 };
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("kernelmc_cli_validate_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// Per process (support/cli_run.hpp): concurrent runs from other checkouts do not collide.
+fs::path scratch(const std::string& name) { return kernelmc::test::scratch_directory("validate_test_" + name); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

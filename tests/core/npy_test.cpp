@@ -69,6 +69,9 @@ TEST(Npy, LongShapeStillPadsToSixtyFour) {
 TEST(Npy, ShapeThatDoesNotMatchValuesIsAnError) {
   EXPECT_THROW(npy_bytes({1, 2, 3}, {2, 2}), Error);
   EXPECT_THROW(npy_bytes({}, {-1}), Error);
+  // A shape whose product overflows (2^64 wraps to 0) is refused, not taken for "no values"
+  // (found by tests/fuzz/fuzz_npy.cpp; corpus input npy/huge).
+  EXPECT_THROW(npy_bytes({}, {Eigen::Index{1} << 32, Eigen::Index{1} << 32}), Error);
 }
 
 TEST(Npy, WriteNpyWritesTheBytes) {

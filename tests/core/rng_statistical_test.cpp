@@ -31,7 +31,7 @@ Moments moments(const Eigen::VectorXd& x) {
 }
 
 TEST(FillStandardNormal, MeanZeroAndVarianceOne) {
-  Engine engine = make_stream(20240521, StreamPurpose::test, 0, 0);
+  Engine engine = make_stream(kernelmc::testing::test_seed(20240521), StreamPurpose::test, 0, 0);
   const Eigen::VectorXd x = standard_normal_matrix(engine, kDraws, 1).col(0);
   const Moments m = moments(x);
   // 5 standard errors (two-sided false-fail ≈ 6e-7 each) of mean and variance; SEs
@@ -43,14 +43,14 @@ TEST(FillStandardNormal, MeanZeroAndVarianceOne) {
 TEST(FillStandardNormal, DetectsATwoPercentScaleError) {
   // The twin that must fail: the same check on draws scaled by 1.02 (variance 1.0404)
   // is ≈ 13 SE away from 1 at M = 200000, so the 5-SE test has the power to see it.
-  Engine engine = make_stream(20240521, StreamPurpose::test, 0, 1);
+  Engine engine = make_stream(kernelmc::testing::test_seed(20240521), StreamPurpose::test, 0, 1);
   const Eigen::VectorXd x = 1.02 * standard_normal_matrix(engine, kDraws, 1).col(0);
   const Moments m = moments(x);
   EXPECT_FALSE(WithinStandardErrors(m.variance, 1.0, m.variance_se, 5.0));
 }
 
 TEST(Uniform01, MeanHalfAndVarianceOneTwelfth) {
-  Engine engine = make_stream(20240521, StreamPurpose::test, 0, 2);
+  Engine engine = make_stream(kernelmc::testing::test_seed(20240521), StreamPurpose::test, 0, 2);
   Eigen::VectorXd x(kDraws);
   for (Eigen::Index i = 0; i < kDraws; ++i) x(i) = uniform01(engine);
   const Moments m = moments(x);
@@ -62,10 +62,10 @@ TEST(Uniform01, MeanHalfAndVarianceOneTwelfth) {
 TEST(MakeStream, NeighbouringStreamsAreUncorrelated) {
   // Streams of networks m and m+1 (and of another purpose) must be independent: the
   // sample correlation of paired draws is N(0, 1/M) under independence; 5 SE.
-  Engine a = make_stream(1, StreamPurpose::prior_network, 64, 0);
+  Engine a = make_stream(kernelmc::testing::test_seed(1), StreamPurpose::prior_network, 64, 0);
   const Eigen::VectorXd x = standard_normal_matrix(a, kDraws, 1).col(0);
-  for (Engine b : {make_stream(1, StreamPurpose::prior_network, 64, 1),
-                   make_stream(1, StreamPurpose::chain_init, 64, 0)}) {
+  for (Engine b : {make_stream(kernelmc::testing::test_seed(1), StreamPurpose::prior_network, 64, 1),
+                   make_stream(kernelmc::testing::test_seed(1), StreamPurpose::chain_init, 64, 0)}) {
     const Eigen::VectorXd y = standard_normal_matrix(b, kDraws, 1).col(0);
     const double M = static_cast<double>(kDraws);
     const Eigen::ArrayXd xc = x.array() - x.mean(), yc = y.array() - y.mean();

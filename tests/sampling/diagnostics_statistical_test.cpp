@@ -34,7 +34,7 @@ Eigen::MatrixXd ar1_draws(core::Engine& engine, Eigen::Index n, Eigen::Index cha
 
 // Engine for replicate r of test `tag` (one stream per replicate, STYLE.md §6).
 core::Engine replicate_stream(std::uint64_t tag, Eigen::Index r) {
-  return core::make_stream(20240611, core::StreamPurpose::test, tag, static_cast<std::uint64_t>(r));
+  return core::make_stream(kernelmc::testing::test_seed(20240611), core::StreamPurpose::test, tag, static_cast<std::uint64_t>(r));
 }
 
 // Mean and standard error (divisor R − 1) of replicate values.

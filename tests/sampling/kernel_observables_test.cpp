@@ -96,20 +96,6 @@ TEST(BatchMeans, PooledEstimateFollowsTheWeightedFormula) {
   EXPECT_EQ(e.degrees_of_freedom, 3);
 }
 
-TEST(BatchMeans, StandardErrorOfIndependentDrawsIsSigmaOverRootN) {
-  // 40 000 i.i.d. N(0, 4) draws in 4 chains × 100 batches: SE should be 2/√n. The SE
-  // estimate has J − 1 = 399 degrees of freedom, relative sd 1/√(2·399) = 3.5 %;
-  // 4.5 of those: tolerance 16 %.
-  std::vector<BatchMeans> chains(4, BatchMeans(1, 10000, 100));
-  for (std::size_t c = 0; c < 4; ++c) {
-    core::Engine engine = core::make_stream(3, core::StreamPurpose::test, 1, c);
-    const Eigen::MatrixXd x = 2.0 * core::standard_normal_matrix(engine, 1, 10000);
-    for (Eigen::Index i = 0; i < 10000; ++i) chains[c].add(i, x.col(i));
-  }
-  const BatchMeansEstimate e = pool_batch_means({&chains[0], &chains[1], &chains[2], &chains[3]});
-  EXPECT_NEAR(e.se(0) / (2.0 / 200.0), 1.0, 4.5 / std::sqrt(2.0 * 399.0));
-}
-
 // A fixed sequence of parameter vectors, as a chain would record them.
 std::vector<Eigen::VectorXd> parameter_sequence(Eigen::Index dimension, Eigen::Index draws, std::uint64_t chain) {
   core::Engine engine = core::make_stream(4, core::StreamPurpose::test, 2, chain);

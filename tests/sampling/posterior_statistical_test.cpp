@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/dataset_generators.hpp"
+#include "support/statistical.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/rng.hpp"
 #include "sampling/chain_runner.hpp"
@@ -141,12 +142,12 @@ class RegressionRecorder final : public DrawRecorder {
 };
 
 TEST(PosteriorChains, BayesianLinearRegressionMatchesTheExactGaussianPosterior) {
-  core::Engine engine = core::make_stream(71, core::StreamPurpose::test, 0, 0);
+  core::Engine engine = core::make_stream(kernelmc::testing::test_seed(71), core::StreamPurpose::test, 0, 0);
   const Eigen::MatrixXd X = core::standard_normal_matrix(engine, 6, 3);
   const Eigen::VectorXd y = core::standard_normal_matrix(engine, 6, 1).col(0);
   const double g = 1.5, kappa = 0.4;
   const LinearRegression target(X, y, g, kappa);
-  const ChainSettings settings{.chains = 4, .warmup = 500, .draws = 4000, .seed = 72};
+  const ChainSettings settings{.chains = 4, .warmup = 500, .draws = 4000, .seed = kernelmc::testing::test_seed(72)};
   std::vector<RegressionRecorder> recorders(4, RegressionRecorder(target.features(), 4000, 10));
   std::vector<DrawRecorder*> pointers;
   for (auto& r : recorders) pointers.push_back(&r);
@@ -260,12 +261,12 @@ TEST(PosteriorChains, FullAndCollapsedSamplersAgreeOnKernelsOutputAndReadoutLaw)
   for (Eigen::Index c = 0; c < chains; ++c) tees.emplace_back(std::vector<DrawRecorder*>{&full_kernels[c], &exact_law[c], &wrong_law[c]});
   std::vector<DrawRecorder*> full_recorders;
   for (auto& t : tees) full_recorders.push_back(&t);
-  const ChainSettings full_settings{.chains = chains, .warmup = 1000, .draws = draws, .seed = 81, .stream_width = 8};
+  const ChainSettings full_settings{.chains = chains, .warmup = 1000, .draws = draws, .seed = kernelmc::testing::test_seed(81), .stream_width = 8};
   const std::vector<ChainResult> full_chains = run_chains(full, SamplerSettings{}, full_settings, full_recorders);
 
   // Collapsed posterior, each kept θ_h completed with an exact readout draw.
   const CollapsedPosterior collapsed(spec, data);
-  const ChainSettings collapsed_settings{.chains = chains, .warmup = 1000, .draws = draws, .seed = 82, .stream_width = 8};
+  const ChainSettings collapsed_settings{.chains = chains, .warmup = 1000, .draws = draws, .seed = kernelmc::testing::test_seed(82), .stream_width = 8};
   std::vector<KernelObservables> collapsed_kernels(chains, KernelObservables(spec, data, observe));
   std::vector<std::unique_ptr<ReadoutCompletion>> completions;
   std::vector<DrawRecorder*> collapsed_recorders;
@@ -303,7 +304,7 @@ TEST(PosteriorChains, FullAndCollapsedSamplersAgreeOnKernelsOutputAndReadoutLaw)
   // of the collapsed chain, i.e. a sampler that ignores the data. The comparison has to
   // resolve the O(1/N) adaptation at N = 8 (THEORY.md §8.1: N·ΔC = O(0.01–0.1)).
   const PriorKernelStatistics prior = sample_prior_statistics(
-      spec, data.inputs, {.networks = 200000, .batches = 32, .seed = 83, .track_covariance = false});
+      spec, data.inputs, {.networks = 200000, .batches = 32, .seed = kernelmc::testing::test_seed(83), .track_covariance = false});
   Comparison versus_prior;
   for (Eigen::Index l = 2; l <= 3; ++l) {
     const MeanCovarianceAccumulator pooled = prior.pooled(l);
@@ -356,7 +357,7 @@ SbcRanks simulation_based_calibration(Eigen::Index replicates, Eigen::Index draw
 #pragma omp parallel for schedule(dynamic, 4)
   for (Eigen::Index r = 0; r < replicates; ++r) {
     try {
-      core::Engine engine = core::make_stream(91, core::StreamPurpose::sbc, 3, static_cast<std::uint64_t>(r));
+      core::Engine engine = core::make_stream(kernelmc::testing::test_seed(91), core::StreamPurpose::sbc, 3, static_cast<std::uint64_t>(r));
       Network generator(spec, X);
       const Eigen::MatrixXd theta = core::standard_normal_matrix(engine, generator.layout().size(), 1);
       generator.forward(theta.col(0));

@@ -201,7 +201,7 @@ const PriorKernelStatistics& one_layer_statistics(Eigen::Index N) {
   // M = 4·10⁵ per width: relative SE of N·Cov ≈ √(2/M) ≈ 0.25 %, enough to reject the
   // g²/(N−1) twin at N = 32 (3.2 % off) by > 8 SE; ≈ 1 CPU-second each.
   return cached_statistics("one_layer_" + std::to_string(N), erf_config_a(1, N), core::config_a_dataset().inputs,
-                           {.networks = 400000, .batches = 100, .seed = 2001});
+                           {.networks = 400000, .batches = 100, .seed = kernelmc::testing::test_seed(2001)});
 }
 
 TEST(PriorSamplerStatistics, OneLayerErfMeanAndCovarianceAreExactAtSmallWidth) {
@@ -279,7 +279,7 @@ TEST(PriorSamplerStatistics, DeepLinearMeanAndCovarianceFollowTheExactSecondMome
   narrow.weight_variances = {0.9, 1.4, 0.8};
   for (const auto& [name, spec, X] : {std::tuple{"wide", wide, config_a}, std::tuple{"narrow", narrow, four}}) {
     const PriorKernelStatistics stats =
-        sample_prior_statistics(spec, X, {.networks = 1000000, .batches = 200, .seed = 3001});
+        sample_prior_statistics(spec, X, {.networks = 1000000, .batches = 200, .seed = kernelmc::testing::test_seed(3001)});
     const double N_L = static_cast<double>(spec.width(spec.depth()));
     const Estimate e = jackknife(stats.batches.back(), means_and_covariances(N_L));
     const Eigen::VectorXd oracle = deep_linear_oracle(core::input_kernel(X, spec.g(1), 0.0), spec);
@@ -303,7 +303,7 @@ TEST(PriorSamplerStatistics, DeepLinearSingleInputVarianceRatioIsExact) {
   // B = 200, giving SE ≈ 0.4 % of the ratio; ≈ 3 CPU-seconds.
   const core::ModelSpec spec = core::uniform_model(1, 4, 6, core::Activation::linear, 1.3, 0.0, 1.0);
   const PriorKernelStatistics stats = sample_prior_statistics(
-      spec, Eigen::MatrixXd::Ones(1, 1), {.networks = 4000000, .batches = 200, .seed = 3002});
+      spec, Eigen::MatrixXd::Ones(1, 1), {.networks = 4000000, .batches = 200, .seed = kernelmc::testing::test_seed(3002)});
   const Estimate e = jackknife(stats.batches.back(), single_input_mean_and_ratio());
   const double ratio = std::pow(1.0 + 2.0 / 6.0, 4) - 1.0;
   EXPECT_NEAR(ratio, 2.16049, 5e-6);  // the printed THEORY.md value
@@ -318,7 +318,7 @@ TEST(PriorSamplerStatistics, DeepLinearOneLayerDiagonalIsScaledChiSquare) {
   core::ModelSpec spec = core::uniform_model(1, 1, 6, core::Activation::linear, 1.0, 0.0, 1.0);
   spec.weight_variances = {1.3, 0.7};
   const double x = 1.5, scale = 0.7 * 1.3 * x * x;  // g_2 K₀, K₀ = g_1 x²/d
-  const std::vector<double> draws = single_input_top_kernels(spec, x, 100000, 3003);
+  const std::vector<double> draws = single_input_top_kernels(spec, x, 100000, kernelmc::testing::test_seed(3003));
   const double epsilon = dkw_bound(draws.size(), 1e-3);
   const auto law = [scale](double dof) {
     return [scale, dof](double c) { return boost::math::cdf(boost::math::chi_squared(dof), c * dof / scale); };
@@ -338,7 +338,7 @@ TEST(PriorSamplerStatistics, DeepLinearLogDiagonalMomentsMatchDigammaAndTrigamma
   core::ModelSpec spec = core::uniform_model(1, 3, 6, core::Activation::linear, 1.0, 0.0, 1.0);
   spec.weight_variances = {1.3, 0.7, 1.5, 1.1};
   const double x = 0.8, N = 6.0, L = 3.0;
-  const std::vector<double> draws = single_input_top_kernels(spec, x, 200000, 3004);
+  const std::vector<double> draws = single_input_top_kernels(spec, x, 200000, kernelmc::testing::test_seed(3004));
   const double M = static_cast<double>(draws.size());
   double mean = 0.0;
   for (double c : draws) mean += std::log(c) / M;
@@ -369,7 +369,7 @@ TEST(PriorSamplerStatistics, ReluSingleInputMeanAndVarianceRatioAreExact) {
   spec.weight_variances = {1.2, 2.0, 1.7, 2.5};
   const double x = 1.5, q = 1.2 * x * x;
   const PriorKernelStatistics stats = sample_prior_statistics(
-      spec, Eigen::MatrixXd::Constant(1, 1, x), {.networks = 2000000, .batches = 200, .seed = 4001});
+      spec, Eigen::MatrixXd::Constant(1, 1, x), {.networks = 2000000, .batches = 200, .seed = kernelmc::testing::test_seed(4001)});
   const Estimate e = jackknife(stats.batches.back(), single_input_mean_and_ratio());
   expect_consistent(e, {{"mean", 0, q * (2.0 / 2) * (1.7 / 2) * (2.5 / 2)}, {"Var/mean^2", 1, std::pow(1.0 + 5.0 / 8.0, 3) - 1.0}},
                     "V4 ReLU");
@@ -383,7 +383,7 @@ TEST(PriorSamplerStatistics, ReluSingleInputLawIsABinomialMixtureOfChiSquares) {
   core::ModelSpec spec = core::uniform_model(1, 1, 5, core::Activation::relu, 1.0, 0.0, 1.0);
   spec.weight_variances = {1.2, 2.0};
   const double x = 0.9, N = 5.0, scale = 2.0 * 1.2 * x * x / N;
-  const std::vector<double> draws = single_input_top_kernels(spec, x, 100000, 4002);
+  const std::vector<double> draws = single_input_top_kernels(spec, x, 100000, kernelmc::testing::test_seed(4002));
   const auto law = [scale, N](double c) {
     const boost::math::binomial units(N, 0.5);
     double F = boost::math::pdf(units, 0.0);  // all units dead: C = 0
@@ -405,7 +405,7 @@ const PriorKernelStatistics& multilayer_statistics(Eigen::Index N) {
   // N = 64: M = 3·10⁵ (≈ 0.3 % and 8 %), ≈ 5 CPU-seconds.
   const Eigen::Index M = N == 16 ? 1000000 : 300000;
   return cached_statistics("multilayer_" + std::to_string(N), erf_config_a(3, N), core::config_a_dataset().inputs,
-                           {.networks = M, .batches = 100, .seed = 5001});
+                           {.networks = M, .batches = 100, .seed = kernelmc::testing::test_seed(5001)});
 }
 
 TEST(PriorSamplerStatistics, MultilayerErfCovarianceMatchesSigmaToOrderOneOverN) {

@@ -78,7 +78,7 @@ struct Chain {
 Chain run_chain(const SamplerSettings& settings, Potential& U, const Eigen::VectorXd& q0, Eigen::Index n_warmup,
                 Eigen::Index n_draws, std::uint64_t index) {
   auto sampler = make_sampler(settings, U);
-  core::Engine engine = core::make_stream(2024, core::StreamPurpose::test, 7, index);
+  core::Engine engine = core::make_stream(kernelmc::testing::test_seed(2024), core::StreamPurpose::test, 7, index);
   PhasePoint state = make_phase_point(U, q0);
   if (n_warmup > 0) {
     sampler->begin_warmup(state, n_warmup, engine);
@@ -224,7 +224,7 @@ TEST(Twin, HmcWithoutMetropolisTestIsDetectablyBiasedAtLargeStep) {
   const double eps = 1.5 * sigma_min;
   const SamplerSettings s{.kind = SamplerKind::hmc, .metric = MetricKind::unit, .step_size = eps,
                           .integration_time = 3.0 * eps * (1 + 1e-9)};
-  core::Engine engine = core::make_stream(2024, core::StreamPurpose::test, 8, 0);
+  core::Engine engine = core::make_stream(kernelmc::testing::test_seed(2024), core::StreamPurpose::test, 8, 0);
   UnadjustedHmc biased(s, U);
   PhasePoint state = make_phase_point(U, U.mean());
   Eigen::MatrixXd draws(5, 20000);

@@ -2,6 +2,7 @@
 // Running the kernelmc executable from a test: a scratch directory per case, the exit code
 // (sysexits) and both output streams.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,9 +18,11 @@ struct CliRun {
   std::string err;
 };
 
-// An empty directory of its own under the system temp directory.
+// An empty directory of its own under the system temp directory. The process id is part of
+// the name, so test runs from several checkouts on one machine never share a directory.
 inline std::filesystem::path scratch_directory(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("kernelmc_cli_" + name);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kernelmc_cli_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

@@ -165,9 +165,8 @@ TEST(CriticalityStudy, CriticalErfSingleInputMatchesTheoryDepthTable) {
 }
 
 TEST(CriticalityStudy, MonteCarloColumnsCarryStandardErrors) {
-  // ReLU uses Monte Carlo 4-point functions: every N-scaled column gets a positive SE,
-  // and N·v_2 is within 5 SE of the exact value 5 (THEORY.md
-  // §3.3: one ReLU layer on a single input, exact: E[X²]/E[X]² = 1 + 5/N).
+  // ReLU uses Monte Carlo 4-point functions: every N-scaled column gets a positive SE
+  // (their agreement with the exact value: criticality_study_statistical_test.cpp).
   core::TheorySettings settings;
   settings.four_point_samples = 200000;
   const core::ModelSpec spec = core::uniform_model(1, 2, 1, Activation::relu, 2.0, 0.0, 1.0);
@@ -177,7 +176,6 @@ TEST(CriticalityStudy, MonteCarloColumnsCarryStandardErrors) {
   EXPECT_GT(first.scaled_normalized_variance_se, 0.0);
   EXPECT_GT(first.scaled_target_adaptation_se, 0.0);
   EXPECT_GT(first.scaled_relative_adaptation_se, 0.0);
-  EXPECT_NEAR(first.scaled_normalized_variance, 5.0, 5.0 * first.scaled_normalized_variance_se);
 }
 
 TEST(CriticalityStudy, RejectsDataThatDoNotFitTheModel) {

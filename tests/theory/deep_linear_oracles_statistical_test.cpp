@@ -52,7 +52,7 @@ TEST(DeepLinearPrior, MeanAndCovarianceMatchWishartChainMonteCarlo) {
   X << 1, 0, 0, 0.6, 0.8, 0, 0, 0.6, 0.8;
   const Eigen::MatrixXd K = X * X.transpose();
   const Eigen::Index M = 100000;  // ≈ 0.2 s; heavy tails make SE(Cov) ≈ 1–2 % here
-  const Eigen::MatrixXd draws = sample_output_kernels(spec, K, M, 20240611);
+  const Eigen::MatrixXd draws = sample_output_kernels(spec, K, M, kernelmc::testing::test_seed(20240611));
 
   const Eigen::VectorXd mean = draws.rowwise().mean();
   const Eigen::MatrixXd centred = draws.colwise() - mean;

@@ -82,7 +82,7 @@ TEST(OneHiddenLayerPosterior, MeanKernelMatchesImportanceSampledNetworks) {
   Eigen::MatrixXd kernels(6, M);
   Eigen::MatrixXd Z(3, N);
   for (Eigen::Index m = 0; m < M; ++m) {
-    core::Engine engine = core::make_stream(7001, core::StreamPurpose::test, N, static_cast<std::uint64_t>(m));
+    core::Engine engine = core::make_stream(kernelmc::testing::test_seed(7001), core::StreamPurpose::test, N, static_cast<std::uint64_t>(m));
     core::fill_standard_normal(engine, Z);
     const Eigen::MatrixXd h = R * Z;
     const Eigen::MatrixXd C = (g / static_cast<double>(N)) * h * h.transpose();
@@ -124,7 +124,7 @@ TEST(ScalePosterior, MomentsMatchImportanceSampledRenormalisations) {
     const core::ModelSpec spec = linear_model(L, N, 1.15, 0.3);
     const double G = std::pow(1.15, static_cast<double>(L));
     boost::random::gamma_distribution<double> chi2_over_n(0.5 * N, 2.0 / N);
-    core::Engine engine = core::make_stream(7002, core::StreamPurpose::test, N, static_cast<std::uint64_t>(L));
+    core::Engine engine = core::make_stream(kernelmc::testing::test_seed(7002), core::StreamPurpose::test, N, static_cast<std::uint64_t>(L));
     std::vector<double> log_weights(static_cast<std::size_t>(M));
     Eigen::MatrixXd moments(2, M);
     for (Eigen::Index m = 0; m < M; ++m) {
@@ -162,7 +162,7 @@ TEST(OneHiddenLayerPosterior, TableFourEightExactValuesMatchImportanceSampling) 
   for (const Row row : rows) {
     const double N = static_cast<double>(row.N), P = static_cast<double>(row.P);
     boost::random::gamma_distribution<double> chi2_over_n(0.5 * N, 2.0 / N);
-    core::Engine engine = core::make_stream(7003, core::StreamPurpose::test, row.N, row.P);
+    core::Engine engine = core::make_stream(kernelmc::testing::test_seed(7003), core::StreamPurpose::test, row.N, row.P);
     std::vector<double> log_weights(static_cast<std::size_t>(M));
     Eigen::MatrixXd along(1, M);
     for (Eigen::Index m = 0; m < M; ++m) {

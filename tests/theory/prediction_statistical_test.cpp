@@ -2,6 +2,7 @@
 
 #include "core/dataset_generators.hpp"
 #include "support/statistical.hpp"
+#include "theory/four_point.hpp"
 #include "theory/prediction.hpp"
 
 namespace kernelmc::theory {
@@ -13,7 +14,8 @@ TEST(PredictionStatistical, MonteCarloOneLoopPredictionAgreesWithQuadratureWithi
   // The gradient/Hessian route with Monte Carlo 4-point functions (S = 10⁶ per layer, 100
   // batch replicates) against the same route with exact quadrature, Config B at N = 1 (so
   // the corrections are N times theirs), two test points: k = 4 comparisons (mean and
-  // variance), z = Bonferroni for a family-wise false-fail rate of 1e-4 (≈ 4.2). The SE is
+  // variance), z = the t₉₉ quantile (100 batch replicates), Bonferroni for a family-wise
+  // false-fail rate of 1e-4 over the 4 (≈ 4.42). The SE is
   // the replicates' spread plus an upper bound for μ's share (prediction.hpp), so the test
   // is conservative. Must-fail twin: the prediction without ½Σ:∇²m (and ½Σ:∇²v) must be
   // rejected.
@@ -23,10 +25,10 @@ TEST(PredictionStatistical, MonteCarloOneLoopPredictionAgreesWithQuadratureWithi
   core::TheorySettings mc;
   mc.four_point = core::FourPointMethod::monte_carlo;
   const OneLoopGpPrediction exact = one_loop_gp_prediction(spec, data, tests, core::TheorySettings{}, 1);
-  const OneLoopGpPrediction estimate = one_loop_gp_prediction(spec, data, tests, mc, 20240602);
+  const OneLoopGpPrediction estimate = one_loop_gp_prediction(spec, data, tests, mc, kernelmc::testing::test_seed(20240602));
   ASSERT_EQ(exact.method_used, core::FourPointMethod::quadrature);
   ASSERT_EQ(estimate.method_used, core::FourPointMethod::monte_carlo);
-  const double z = testing::bonferroni_z(1e-4, 4);
+  const double z = testing::t_tolerance(kFourPointBatches, 1e-4, 4);
   int rejected = 0;
   for (Eigen::Index t = 0; t < 2; ++t) {
     EXPECT_TRUE(testing::WithinStandardErrors(estimate.mean(t, 0), exact.mean(t, 0), estimate.mean_standard_error(t, 0), z))

@@ -29,7 +29,7 @@ TEST(PosteriorRun, LinearOneHiddenLayerKernelMatchesTheExactOracleV8) {
   const Eigen::Index P = 4, N = 4;
   core::Config config;
   config.model = {.depth = 1, .widths = {N}, .activation = core::Activation::linear, .g = {1.0}, .kappa = 0.5};
-  config.run.seed = 808;
+  config.run.seed = kernelmc::testing::test_seed(808);
   const core::Dataset data{2.0 * Eigen::MatrixXd::Identity(P, P), Eigen::Vector4d(1.0, -1.0, 1.0, -1.0), "v8"};
   const PosteriorRunSettings settings{.chains = 4, .warmup = 1000, .draws = 10000, .batches = 20};
   config.posterior = settings;
