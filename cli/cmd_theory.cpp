@@ -1,6 +1,6 @@
 // `kernelmc theory`: every analytic prediction for every layer of one configuration (NNGP,
 // prior mean shift and covariance, FB, one loop, predictions at test points, exact deep
-// linear oracles), written as theory.json and .npy files with a summary table (issue 4).
+// linear oracles), written as theory.json and .npy files with a summary table.
 #include <iostream>
 
 #include "cli/commands.hpp"

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "theory/detail/messages.hpp"
+#include "theory/gp_likelihood.hpp"
 
 namespace kernelmc::theory {
 
@@ -41,9 +42,7 @@ Eigen::MatrixXd tilted_linear_map(double g, const Eigen::MatrixXd& M, const Eige
 Eigen::MatrixXd output_tilt(const Eigen::MatrixXd& C, const Eigen::VectorXd& y, double kappa,
                             double N) {
   const Eigen::Index P = C.rows();
-  const Eigen::MatrixXd A =
-      Eigen::LLT<Eigen::MatrixXd>(C + kappa * Eigen::MatrixXd::Identity(P, P))
-          .solve(Eigen::MatrixXd::Identity(P, P));
+  const Eigen::MatrixXd A = regularised_inverse(regularised_cholesky("deep linear FB", C, P, kappa));
   const Eigen::VectorXd a = A * y;
   const Eigen::MatrixXd tilt = (a * a.transpose() - A) / (2.0 * N);
   return 0.5 * (tilt + tilt.transpose());
@@ -169,8 +168,7 @@ core::KernelStack deep_linear_first_order_adaptation(
   const double N = width_of(spec);
   const double G = gain_product(spec, 2, L + 1);
   const Eigen::MatrixXd A =
-      Eigen::LLT<Eigen::MatrixXd>(G * input_kernel + spec.kappa * Eigen::MatrixXd::Identity(P, P))
-          .solve(Eigen::MatrixXd::Identity(P, P));
+      regularised_inverse(regularised_cholesky("deep linear one loop", G * input_kernel, P, spec.kappa));
   const Eigen::VectorXd a = A * targets;
   const Eigen::MatrixXd direction = input_kernel * (a * a.transpose() - A) * input_kernel;
   core::KernelStack adaptation = core::zero_kernel_stack(L + 1, P);

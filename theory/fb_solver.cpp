@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unsupported/Eigen/IterativeSolvers>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "core/error.hpp"
 #include "theory/detail/messages.hpp"
 #include "theory/detail/parallel_for.hpp"
+#include "theory/gp_likelihood.hpp"
 #include "theory/nngp.hpp"
 
 namespace kernelmc::theory {
@@ -123,9 +125,9 @@ struct Problem {
 // Point sets of layer l at index l − 1 (the measure q_l); unused for the analytic methods.
 using LayerPoints = std::vector<const GaussianPoints*>;
 
-// One evaluation of the FB map at the kernels C (THEORY.md §4.5, one sweep): the output
-// tilt from C^(L+1), then for l = L+1..2 the measure q_l(C^(l−1), C̃^(l)), giving
-// C_new^(l) by (F) and C̃^(l−1) by (B).
+// One sweep of the FB map at the kernels C (THEORY.md §4.5): the output tilt from
+// C^(L+1), then for l = L+1..2 the measure q_l(C^(l−1), C̃^(l)), giving C_new^(l) by (F)
+// and C̃^(l−1) by (B).
 struct Evaluation {
   KernelStack next;
   KernelStack tilts;
@@ -151,28 +153,45 @@ TiltedExpectations tilted_at(const Problem& pb, const LayerPoints& points, Eigen
                                        *points[static_cast<std::size_t>(l - 1)], options);
 }
 
-Evaluation evaluate(const Problem& pb, const LayerPoints& points, const KernelStack& C, double lambda) {
+// (B) at the boundary: C̃^(L+1) = (A λ²YYᵀA − D·A)/(2N_L), A = (C^(L+1) + κI)⁻¹
+// (theory/gp_likelihood); nullopt when C^(L+1) + κI is not positive definite.
+std::optional<Eigen::MatrixXd> output_tilt(const Problem& pb, const Eigen::MatrixXd& top_kernel, double lambda) {
+  const std::optional<Eigen::LLT<Eigen::MatrixXd>> llt =
+      try_regularised_cholesky(top_kernel, top_kernel.rows(), pb.spec->kappa);
+  if (!llt) return std::nullopt;
+  const Eigen::MatrixXd A = regularised_inverse(*llt);
+  const Eigen::MatrixXd AY = lambda * (A * pb.targets);
+  const double D = static_cast<double>(pb.targets.cols());
+  return Eigen::MatrixXd(symmetrised(AY * AY.transpose() - D * A) /
+                         (2.0 * static_cast<double>(pb.spec->width(pb.spec->depth()))));
+}
+
+// (F): C^(l) = σ_b² 𝟏𝟏ᵀ + g_l ⟨φφᵀ⟩_{q_l}, from the expectations t under q_l.
+Eigen::MatrixXd forward_kernel(const Problem& pb, Eigen::Index l, const TiltedExpectations& t) {
+  const Eigen::Index P = t.second_moment.rows();
+  return Eigen::MatrixXd::Constant(P, P, pb.spec->bias_variance) + pb.spec->g(l) * symmetrised(t.second_moment);
+}
+
+// (B), layer l from l+1: C̃^(l) = (N_l/N_{l−1}) ∂𝒲_{l+1}/∂C^(l), from the expectations
+// t_next under q_{l+1}.
+Eigen::MatrixXd backward_tilt(const Problem& pb, Eigen::Index l, const TiltedExpectations& t_next) {
+  return (static_cast<double>(pb.spec->width(l)) / static_cast<double>(pb.spec->width(l - 1))) *
+         symmetrised(t_next.gradient);
+}
+
+Evaluation fb_sweep(const Problem& pb, const LayerPoints& points, const KernelStack& C, double lambda) {
   const core::ModelSpec& spec = *pb.spec;
   const Eigen::Index L = spec.depth();
-  const Eigen::Index P = pb.input_kernel.rows();
-  const double D = static_cast<double>(pb.targets.cols());
   Evaluation ev;
   ev.next = C;
-  ev.tilts = core::zero_kernel_stack(L + 1, P);
+  ev.tilts = core::zero_kernel_stack(L + 1, pb.input_kernel.rows());
   ev.effective_sample_size.assign(static_cast<std::size_t>(L + 1), kNaN);
-
-  // (B) boundary: C̃^(L+1) = (A λ²YYᵀA − D·A)/(2N_L), A = (C^(L+1) + κI)⁻¹.
-  const Eigen::LLT<Eigen::MatrixXd> llt(C.layer(L + 1) + spec.kappa * Eigen::MatrixXd::Identity(P, P));
-  if (llt.info() != Eigen::Success) {
+  std::optional<Eigen::MatrixXd> top_tilt = output_tilt(pb, C.layer(L + 1), lambda);
+  if (!top_tilt) {
     ev.failure = "C^(" + std::to_string(L + 1) + ") + kappa I is not positive definite";
     return ev;
   }
-  const Eigen::MatrixXd A = llt.solve(Eigen::MatrixXd::Identity(P, P));
-  const Eigen::MatrixXd AY = lambda * (A * pb.targets);
-  ev.tilts.layer(L + 1) =
-      symmetrised(AY * AY.transpose() - D * A) / (2.0 * static_cast<double>(spec.width(L)));
-
-  const Eigen::MatrixXd bias = spec.bias_variance * Eigen::MatrixXd::Ones(P, P);
+  ev.tilts.layer(L + 1) = std::move(*top_tilt);
   for (Eigen::Index l = L + 1; l >= 2; --l) {
     const Eigen::MatrixXd& C_prev = C.layer(l - 1);
     const Eigen::MatrixXd& tilt = ev.tilts.layer(l);
@@ -181,11 +200,8 @@ Evaluation evaluate(const Problem& pb, const LayerPoints& points, const KernelSt
       return ev;
     }
     const TiltedExpectations t = tilted_at(pb, points, l, C_prev, tilt, l >= 3);
-    ev.next.layer(l) = bias + spec.g(l) * symmetrised(t.second_moment);
-    if (l >= 3)
-      ev.tilts.layer(l - 1) = (static_cast<double>(spec.width(l - 1)) /
-                               static_cast<double>(spec.width(l - 2))) *
-                              symmetrised(t.gradient);
+    ev.next.layer(l) = forward_kernel(pb, l, t);
+    if (l >= 3) ev.tilts.layer(l - 1) = backward_tilt(pb, l - 1, t);
     ev.effective_sample_size[static_cast<std::size_t>(l - 1)] = t.effective_sample_size;
   }
   return ev;
@@ -243,7 +259,7 @@ Attempt fixed_point(const Problem& pb, const LayerPoints& points, const KernelSt
   KernelStack C = start;
   for (int it = 1; it <= s.max_iterations; ++it) {
     out.iterations = it;
-    const Evaluation ev = evaluate(pb, points, C, lambda);
+    const Evaluation ev = fb_sweep(pb, points, C, lambda);
     if (!ev.failure.empty()) {
       out.failure = ev.failure + " at iteration " + std::to_string(it);
       return out;
@@ -285,13 +301,70 @@ KernelStack unpack(const Eigen::VectorXd& x, const KernelStack& like) {
   return C;
 }
 
-// Jacobian-free Newton–Krylov on R(C) = C − FB(C) (THEORY.md §4.5): (I − DF)δ = −R by
-// GMRES with (I − DF)v ≈ v − [F(x + εv) − F(x)]/ε, then a backtracking step.
+// The Newton direction δ of (I − DF)δ = −r at x (F(x) = Fx) by GMRES with
+// (I − DF)v ≈ v − [F(x + εv) − F(x)]/ε; nullopt when an evaluation or the solve fails.
+std::optional<Eigen::VectorXd> newton_direction(const Problem& pb, const LayerPoints& points, const KernelStack& like,
+                                                const Eigen::VectorXd& x, const Eigen::VectorXd& Fx,
+                                                const Eigen::VectorXd& r, double lambda) {
+  const double scale = x.cwiseAbs().maxCoeff();
+  bool operator_failed = false;
+  const NewtonOperator op(x.size(), [&](const Eigen::VectorXd& v) -> Eigen::VectorXd {
+    const double norm = v.cwiseAbs().maxCoeff();
+    if (norm == 0.0) return Eigen::VectorXd::Zero(v.size());
+    // ε = √(machine ε)·(1 + max|x|)/max|v|: the usual balance of truncation and rounding.
+    const double eps = std::sqrt(std::numeric_limits<double>::epsilon()) * (1.0 + scale) / norm;
+    const Evaluation shifted = fb_sweep(pb, points, unpack(x + eps * v, like), lambda);
+    if (!shifted.failure.empty()) {
+      operator_failed = true;
+      return v;
+    }
+    return v - (pack(shifted.next) - Fx) / eps;
+  });
+  Eigen::GMRES<NewtonOperator, Eigen::IdentityPreconditioner> gmres;
+  gmres.setTolerance(kGmresTolerance);
+  gmres.setMaxIterations(std::max<Eigen::Index>(x.size(), 10));
+  gmres.set_restart(std::min<Eigen::Index>(x.size(), 50));
+  gmres.compute(op);
+  Eigen::VectorXd delta = gmres.solve(Eigen::VectorXd(-r));
+  if (operator_failed || !delta.allFinite()) return std::nullopt;
+  return delta;
+}
+
+// Backtracking: halve the step until the residual falls below `residual`; on success x and
+// ev move to the accepted point. Near the rounding floor of the map the finite-difference
+// step stops paying: then one damped fixed-point sweep instead, which contracts to that floor.
+void newton_step(const Problem& pb, const LayerPoints& points, const KernelStack& like, const Eigen::VectorXd& delta,
+                 double residual, double lambda, Eigen::VectorXd& x, Evaluation& ev) {
+  double t = 1.0;
+  for (int h = 0; h <= kMaxStepHalvings; ++h, t *= 0.5) {
+    const Eigen::VectorXd trial = x + t * delta;
+    const KernelStack C_trial = unpack(trial, like);
+    if (first_indefinite_layer(C_trial)) continue;
+    Evaluation trial_ev = fb_sweep(pb, points, C_trial, lambda);
+    if (!trial_ev.failure.empty()) continue;
+    const double trial_residual =
+        (trial - pack(trial_ev.next)).cwiseAbs().maxCoeff() / trial.cwiseAbs().maxCoeff();
+    if (std::isfinite(trial_residual) && trial_residual < residual) {
+      x = trial;
+      ev = std::move(trial_ev);
+      return;
+    }
+  }
+  const KernelStack C = unpack(x, like);
+  KernelStack damped = C;
+  for (Eigen::Index l = 2; l <= C.top_layer(); ++l)
+    damped.layer(l) = symmetrised((1.0 - pb.settings.damping) * C.layer(l) + pb.settings.damping * ev.next.layer(l));
+  x = pack(damped);
+  ev = fb_sweep(pb, points, damped, lambda);
+}
+
+// Jacobian-free Newton–Krylov on R(C) = C − FB(C) (THEORY.md §4.5): a GMRES direction,
+// then a backtracking step.
 Attempt newton_krylov(const Problem& pb, const LayerPoints& points, const KernelStack& start, double lambda) {
   const FbSettings& s = pb.settings;
   Attempt out;
   Eigen::VectorXd x = pack(start);
-  Evaluation ev = evaluate(pb, points, start, lambda);
+  Evaluation ev = fb_sweep(pb, points, start, lambda);
   for (int it = 1; it <= s.max_iterations; ++it) {
     out.iterations = it;
     if (!ev.failure.empty()) {
@@ -300,59 +373,14 @@ Attempt newton_krylov(const Problem& pb, const LayerPoints& points, const Kernel
     }
     const Eigen::VectorXd Fx = pack(ev.next);
     const Eigen::VectorXd r = x - Fx;
-    const double scale = x.cwiseAbs().maxCoeff();
-    const double residual = r.cwiseAbs().maxCoeff() / scale;
+    const double residual = r.cwiseAbs().maxCoeff() / x.cwiseAbs().maxCoeff();
     if (record_residual(out, ev, residual, s.tolerance, "Newton step " + std::to_string(it))) return out;
-    bool operator_failed = false;
-    const NewtonOperator op(x.size(), [&](const Eigen::VectorXd& v) -> Eigen::VectorXd {
-      const double norm = v.cwiseAbs().maxCoeff();
-      if (norm == 0.0) return Eigen::VectorXd::Zero(v.size());
-      // ε = √(machine ε)·(1 + max|x|)/max|v|: the usual balance of truncation and rounding.
-      const double eps = std::sqrt(std::numeric_limits<double>::epsilon()) * (1.0 + scale) / norm;
-      const Evaluation shifted = evaluate(pb, points, unpack(x + eps * v, start), lambda);
-      if (!shifted.failure.empty()) {
-        operator_failed = true;
-        return v;
-      }
-      return v - (pack(shifted.next) - Fx) / eps;
-    });
-    Eigen::GMRES<NewtonOperator, Eigen::IdentityPreconditioner> gmres;
-    gmres.setTolerance(kGmresTolerance);
-    gmres.setMaxIterations(std::max<Eigen::Index>(x.size(), 10));
-    gmres.set_restart(std::min<Eigen::Index>(x.size(), 50));
-    gmres.compute(op);
-    const Eigen::VectorXd delta = gmres.solve(Eigen::VectorXd(-r));
-    if (operator_failed || !delta.allFinite()) {
+    const std::optional<Eigen::VectorXd> delta = newton_direction(pb, points, start, x, Fx, r, lambda);
+    if (!delta) {
       out.failure = "the Newton–Krylov linear solve failed at step " + std::to_string(it);
       return out;
     }
-    // Backtracking: halve the step until the residual falls.
-    double t = 1.0;
-    bool accepted = false;
-    for (int h = 0; h <= kMaxStepHalvings && !accepted; ++h, t *= 0.5) {
-      const Eigen::VectorXd trial = x + t * delta;
-      const KernelStack C_trial = unpack(trial, start);
-      if (first_indefinite_layer(C_trial)) continue;
-      Evaluation trial_ev = evaluate(pb, points, C_trial, lambda);
-      if (!trial_ev.failure.empty()) continue;
-      const double trial_residual =
-          (trial - pack(trial_ev.next)).cwiseAbs().maxCoeff() / trial.cwiseAbs().maxCoeff();
-      if (std::isfinite(trial_residual) && trial_residual < residual) {
-        x = trial;
-        ev = std::move(trial_ev);
-        accepted = true;
-      }
-    }
-    if (!accepted) {
-      // Near the rounding floor of the map the finite-difference step stops paying: fall
-      // back to one damped fixed-point sweep, which contracts to that floor.
-      const KernelStack C = unpack(x, start);
-      KernelStack damped = C;
-      for (Eigen::Index l = 2; l <= C.top_layer(); ++l)
-        damped.layer(l) = symmetrised((1.0 - s.damping) * C.layer(l) + s.damping * ev.next.layer(l));
-      x = pack(damped);
-      ev = evaluate(pb, points, damped, lambda);
-    }
+    newton_step(pb, points, start, *delta, residual, lambda, x, ev);
   }
   out.failure = "no convergence after " + std::to_string(s.max_iterations) + " Newton steps, residual " +
                 format_number(out.history.back()) + " > theory.fb.tolerance " + format_number(s.tolerance);
@@ -366,12 +394,6 @@ Attempt attempt(const Problem& pb, const LayerPoints& points, const KernelStack&
 
 [[noreturn]] void fail_solve(const std::string& what, const Attempt& a) {
   throw NumericalError("fb_solver: " + what + a.failure + "; residual history: " + residual_history_text(a.history));
-}
-
-TiltMethod resolve_method(const core::ModelSpec& spec, Eigen::Index P, TiltMethod method) {
-  if (method != TiltMethod::automatic) return method;
-  if (spec.activation == Activation::linear) return TiltMethod::linear_closed_form;
-  return P <= kMaxQuadraturePoints ? TiltMethod::quadrature : TiltMethod::importance_sampling;
 }
 
 void check_fits(const core::ModelSpec& spec, Eigen::Index P, const FbSettings& s, TiltMethod method) {
@@ -434,38 +456,183 @@ Attempt solve_with_homotopy(const Problem& pb, const LayerPoints& points, const 
   return last;
 }
 
-}  // namespace
+// The point sets of every layer: one tensor rule shared by all layers, or the fixed base
+// draws of each layer (`owned` keeps them alive); all null for the analytic methods.
+LayerPoints make_point_sets(const Problem& pb, Eigen::Index P, std::vector<GaussianPoints>& owned) {
+  const Eigen::Index L = pb.spec->depth();
+  LayerPoints points(static_cast<std::size_t>(L + 1), nullptr);
+  owned.clear();
+  if (pb.method == TiltMethod::quadrature) {
+    owned.push_back(tensor_gauss_hermite_points(P, pb.settings.quadrature_nodes));
+    for (Eigen::Index l = 2; l <= L + 1; ++l) points[static_cast<std::size_t>(l - 1)] = &owned[0];
+  } else if (pb.method == TiltMethod::importance_sampling) {
+    owned.reserve(static_cast<std::size_t>(L));
+    for (Eigen::Index l = 2; l <= L + 1; ++l) {
+      owned.push_back(tilted_base_draws(pb.settings.seed, l, pb.settings.importance_samples, P));
+      points[static_cast<std::size_t>(l - 1)] = &owned.back();
+    }
+  }
+  return points;
+}
 
-FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, const FbSettings& settings) {
-  validate(settings);
-  core::check_fits(data, spec);
-  const Eigen::Index L = spec.depth();
-  const Eigen::Index P = data.size();
-
+Problem make_problem(const core::ModelSpec& spec, const core::Dataset& data, const FbSettings& settings) {
   Problem pb;
   pb.spec = &spec;
   pb.input_kernel = core::input_kernel(data.inputs, spec.g(1), spec.bias_variance);
   pb.targets = data.targets;
   pb.settings = settings;
-  pb.method = resolve_method(spec, P, settings.method);
+  pb.method = choose_fb_route(spec, data.size(), settings).settings.method;
   pb.options = PointEstimateOptions{.gradient_form = settings.gradient_form,
                                     .exact_first_order = settings.exact_first_order,
                                     .pair_tolerance = settings.pair_tolerance};
-  check_fits(spec, P, settings, pb.method);
+  check_fits(spec, data.size(), settings, pb.method);
+  return pb;
+}
 
-  // Point sets: one tensor rule for every layer, or the fixed base draws of each layer.
-  std::vector<GaussianPoints> owned;
-  LayerPoints points(static_cast<std::size_t>(L + 1), nullptr);
-  if (pb.method == TiltMethod::quadrature) {
-    owned.push_back(tensor_gauss_hermite_points(P, settings.quadrature_nodes));
-    for (Eigen::Index l = 2; l <= L + 1; ++l) points[static_cast<std::size_t>(l - 1)] = &owned[0];
-  } else if (pb.method == TiltMethod::importance_sampling) {
-    owned.reserve(static_cast<std::size_t>(L));
-    for (Eigen::Index l = 2; l <= L + 1; ++l) {
-      owned.push_back(tilted_base_draws(settings.seed, l, settings.importance_samples, P));
-      points[static_cast<std::size_t>(l - 1)] = &owned.back();
-    }
+// Throws NumericalError unless every C_FB^(l) is finite and positive semidefinite.
+void check_solution(const KernelStack& kernels) {
+  for (Eigen::Index l = 2; l <= kernels.top_layer(); ++l) {
+    if (!kernels.layer(l).allFinite())
+      throw NumericalError("fb_solver: C_FB^(" + std::to_string(l) + ") has a non-finite entry");
+    const double lowest = relative_lowest_eigenvalue(kernels.layer(l));
+    if (lowest < -kPsdTolerance)
+      throw NumericalError("fb_solver: C_FB^(" + std::to_string(l) + ") has lowest eigenvalue " +
+                           format_number(lowest) + " x max|C|: not positive semidefinite");
   }
+}
+
+// Adds |C_FB − C_other| entrywise, layer by layer.
+void add_difference(KernelStack& errors, const KernelStack& kernels, const Attempt& other) {
+  for (Eigen::Index l = 2; l <= kernels.top_layer(); ++l)
+    errors.layer(l) += (kernels.layer(l) - other.kernels.layer(l)).cwiseAbs();
+}
+
+// Importance sampling: the batch standard error of C_FB from a re-solve on each batch of
+// the draws (THEORY.md §4.4 item 4), added to `errors`.
+void add_batch_standard_error(const Problem& pb, const std::vector<GaussianPoints>& owned,
+                              const KernelStack& kernels, KernelStack& errors) {
+  const Eigen::Index L = pb.spec->depth();
+  const Eigen::Index P = pb.input_kernel.rows();
+  const std::vector<Eigen::Index>& starts = owned[0].batch_starts;
+  const Eigen::Index B = static_cast<Eigen::Index>(starts.size()) - 1;
+  std::vector<Attempt> replicates(static_cast<std::size_t>(B));
+  detail::parallel_for(B, [&](Eigen::Index b) {
+    std::vector<GaussianPoints> batch;
+    batch.reserve(owned.size());
+    LayerPoints batch_points(static_cast<std::size_t>(L + 1), nullptr);
+    for (Eigen::Index l = 2; l <= L + 1; ++l) {
+      batch.push_back(point_subset(owned[static_cast<std::size_t>(l - 2)], starts[static_cast<std::size_t>(b)],
+                                   starts[static_cast<std::size_t>(b + 1)]));
+      batch_points[static_cast<std::size_t>(l - 1)] = &batch.back();
+    }
+    replicates[static_cast<std::size_t>(b)] = attempt(pb, batch_points, kernels, 1.0);
+  });
+  for (const Attempt& r : replicates)
+    if (!r.converged) fail_solve("error estimate on one batch of the draws: ", r);
+  const double n = static_cast<double>(B);
+  for (Eigen::Index l = 2; l <= L + 1; ++l) {
+    Eigen::MatrixXd mean = Eigen::MatrixXd::Zero(P, P);
+    for (const Attempt& r : replicates) mean += r.kernels.layer(l) / n;
+    Eigen::MatrixXd squares = Eigen::MatrixXd::Zero(P, P);
+    for (const Attempt& r : replicates) squares += (r.kernels.layer(l) - mean).cwiseAbs2();
+    errors.layer(l) += (squares / ((n - 1.0) * n)).cwiseSqrt();
+  }
+}
+
+// The error of the solution (FbSolution::kernel_errors): solve again with a perturbed
+// evaluation of the same map. The 4-point functions of tanh and ReLU come from a 4-D rule
+// (first-order term), so those re-solves also drop it to the coarse node count.
+KernelStack estimate_kernel_errors(const Problem& pb, const LayerPoints& points,
+                                   const std::vector<GaussianPoints>& owned, const KernelStack& kernels) {
+  const core::ModelSpec& spec = *pb.spec;
+  const Eigen::Index P = pb.input_kernel.rows();
+  KernelStack errors = core::zero_kernel_stack(spec.depth() + 1, P);
+  if (!pb.settings.estimate_errors) return errors;
+  const bool rule_four_point = spec.activation != Activation::linear && spec.activation != Activation::erf &&
+                               (pb.method == TiltMethod::first_order || pb.settings.exact_first_order);
+  Problem coarse_pb = pb;
+  coarse_pb.options.four_point_nodes = coarse_quadrature_nodes(pb.options.four_point_nodes);
+  if (pb.method == TiltMethod::quadrature) {
+    const GaussianPoints coarse =
+        tensor_gauss_hermite_points(P, coarse_quadrature_nodes(pb.settings.quadrature_nodes));
+    const LayerPoints coarse_points(static_cast<std::size_t>(spec.depth() + 1), &coarse);
+    const Attempt rough = attempt(coarse_pb, coarse_points, kernels, 1.0);
+    if (!rough.converged) fail_solve("error estimate with the coarse rule: ", rough);
+    add_difference(errors, kernels, rough);
+    return errors;
+  }
+  if ((pb.method == TiltMethod::first_order || pb.method == TiltMethod::importance_sampling) && rule_four_point) {
+    const Attempt rough = attempt(coarse_pb, points, kernels, 1.0);
+    if (!rough.converged) fail_solve("error estimate with the coarse 4-point rule: ", rough);
+    add_difference(errors, kernels, rough);
+  }
+  if (pb.method == TiltMethod::importance_sampling) add_batch_standard_error(pb, owned, kernels, errors);
+  return errors;
+}
+
+}  // namespace
+
+namespace {
+
+// The importance-sampling part of choose_fb_route: exact_first_order and the draw count.
+void choose_importance_sampling(const core::ModelSpec& spec, Eigen::Index P, FbRouteChoice& c) {
+  FbSettings& s = c.settings;
+  s.method = TiltMethod::importance_sampling;
+  c.reason = "FB: importance sampling (automatic: P = " + std::to_string(P) + " > " +
+             std::to_string(kMaxQuadraturePoints) + ")";
+  if (s.exact_first_order && P > kMaxExactFirstOrderPoints) {
+    s.exact_first_order = false;
+    c.reason += "; exact_first_order off (needs P <= " + std::to_string(kMaxExactFirstOrderPoints) +
+                " for a non-linear activation), so the draws estimate the whole tilt-induced change";
+  } else if (s.exact_first_order && spec.activation != Activation::erf) {
+    // tanh, ReLU: the first-order term comes from a 4-D Gauss–Hermite rule on every sweep
+    // (measured: > 120 s for tanh, P = 8, L = 2, against 9 s without it).
+    s.exact_first_order = false;
+    c.reason += "; exact_first_order off (for " + std::string(core::activation_name(spec.activation)) +
+                " its term needs a 4-D quadrature on every sweep), so the draws estimate the whole tilt-induced change";
+  }
+  const double per_draw = static_cast<double>(P * P) * static_cast<double>(spec.depth());
+  const auto budget = static_cast<Eigen::Index>(kImportanceSamplingBudget / per_draw);
+  const Eigen::Index floor_draws = 50 * core::kImportanceBatches;  // ≥ 50 draws per error batch
+  const Eigen::Index capped = std::max(floor_draws, std::min(s.importance_samples, budget));
+  if (capped < s.importance_samples) {
+    c.reason += "; " + std::to_string(capped) + " draws per layer instead of theory.fb.importance_samples = " +
+                std::to_string(s.importance_samples) + " (run-time budget S*P^2*L <= " +
+                format_number(kImportanceSamplingBudget) + "; set theory.fb.method = importance_sampling to use the " +
+                "configured count)";
+    s.importance_samples = capped;
+  } else {
+    c.reason += ", " + std::to_string(s.importance_samples) + " draws per layer";
+  }
+}
+
+}  // namespace
+
+FbRouteChoice choose_fb_route(const core::ModelSpec& spec, Eigen::Index P, const FbSettings& given) {
+  FbRouteChoice c{given, ""};
+  if (given.method != TiltMethod::automatic) {
+    c.reason = "FB: theory.fb.method = " + std::string(tilt_method_name(given.method)) + " as configured";
+  } else if (spec.activation == Activation::linear) {
+    c.settings.method = TiltMethod::linear_closed_form;
+    c.reason = "FB: linear closed form (automatic: linear activation; exact evaluation of the FB equations)";
+  } else if (P <= kMaxQuadraturePoints) {
+    c.settings.method = TiltMethod::quadrature;
+    c.reason = "FB: tensor Gauss-Hermite quadrature with " + std::to_string(given.quadrature_nodes) +
+               " nodes per input (automatic: P = " + std::to_string(P) + " <= " +
+               std::to_string(kMaxQuadraturePoints) + ")";
+  } else {
+    choose_importance_sampling(spec, P, c);
+  }
+  return c;
+}
+
+FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, const FbSettings& settings) {
+  validate(settings);
+  core::check_fits(data, spec);
+  const Eigen::Index L = spec.depth();
+  const Problem pb = make_problem(spec, data, settings);
+  std::vector<GaussianPoints> owned;
+  const LayerPoints points = make_point_sets(pb, data.size(), owned);
 
   FbSolution solution;
   solution.method = pb.method;
@@ -480,69 +647,8 @@ FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, cons
   solution.effective_sample_size = result.effective_sample_size;
   if (pb.method != TiltMethod::importance_sampling)
     std::fill(solution.effective_sample_size.begin(), solution.effective_sample_size.end(), kNaN);
-
-  for (Eigen::Index l = 2; l <= L + 1; ++l) {
-    if (!solution.kernels.layer(l).allFinite())
-      throw NumericalError("fb_solver: C_FB^(" + std::to_string(l) + ") has a non-finite entry");
-    const double lowest = relative_lowest_eigenvalue(solution.kernels.layer(l));
-    if (lowest < -kPsdTolerance)
-      throw NumericalError("fb_solver: C_FB^(" + std::to_string(l) + ") has lowest eigenvalue " +
-                           format_number(lowest) + " x max|C|: not positive semidefinite");
-  }
-
-  // Error of the solution: solve again with a perturbed evaluation of the same map. The
-  // 4-point functions of tanh and ReLU come from a 4-D rule (first-order term), so those
-  // re-solves also drop it to the coarse node count.
-  solution.kernel_errors = core::zero_kernel_stack(L + 1, P);
-  const bool rule_four_point = spec.activation != Activation::linear && spec.activation != Activation::erf &&
-                               (pb.method == TiltMethod::first_order || settings.exact_first_order);
-  Problem coarse_pb = pb;
-  coarse_pb.options.four_point_nodes = coarse_quadrature_nodes(pb.options.four_point_nodes);
-  auto add_difference = [&](const Attempt& other) {
-    for (Eigen::Index l = 2; l <= L + 1; ++l)
-      solution.kernel_errors.layer(l) += (solution.kernels.layer(l) - other.kernels.layer(l)).cwiseAbs();
-  };
-  if (settings.estimate_errors && pb.method == TiltMethod::quadrature) {
-    const GaussianPoints coarse = tensor_gauss_hermite_points(P, coarse_quadrature_nodes(settings.quadrature_nodes));
-    const LayerPoints coarse_points(static_cast<std::size_t>(L + 1), &coarse);
-    const Attempt rough = attempt(coarse_pb, coarse_points, solution.kernels, 1.0);
-    if (!rough.converged) fail_solve("error estimate with the coarse rule: ", rough);
-    add_difference(rough);
-  } else if (settings.estimate_errors && pb.method == TiltMethod::first_order && rule_four_point) {
-    const Attempt rough = attempt(coarse_pb, points, solution.kernels, 1.0);
-    if (!rough.converged) fail_solve("error estimate with the coarse 4-point rule: ", rough);
-    add_difference(rough);
-  } else if (settings.estimate_errors && pb.method == TiltMethod::importance_sampling) {
-    if (rule_four_point) {
-      const Attempt rough = attempt(coarse_pb, points, solution.kernels, 1.0);
-      if (!rough.converged) fail_solve("error estimate with the coarse 4-point rule: ", rough);
-      add_difference(rough);
-    }
-    const std::vector<Eigen::Index>& starts = owned[0].batch_starts;
-    const Eigen::Index B = static_cast<Eigen::Index>(starts.size()) - 1;
-    std::vector<Attempt> replicates(static_cast<std::size_t>(B));
-    detail::parallel_for(B, [&](Eigen::Index b) {
-      std::vector<GaussianPoints> batch;
-      batch.reserve(owned.size());
-      LayerPoints batch_points(static_cast<std::size_t>(L + 1), nullptr);
-      for (Eigen::Index l = 2; l <= L + 1; ++l) {
-        batch.push_back(point_subset(owned[static_cast<std::size_t>(l - 2)], starts[static_cast<std::size_t>(b)],
-                                     starts[static_cast<std::size_t>(b + 1)]));
-        batch_points[static_cast<std::size_t>(l - 1)] = &batch.back();
-      }
-      replicates[static_cast<std::size_t>(b)] = attempt(pb, batch_points, solution.kernels, 1.0);
-    });
-    for (const Attempt& r : replicates)
-      if (!r.converged) fail_solve("error estimate on one batch of the draws: ", r);
-    const double n = static_cast<double>(B);
-    for (Eigen::Index l = 2; l <= L + 1; ++l) {
-      Eigen::MatrixXd mean = Eigen::MatrixXd::Zero(P, P);
-      for (const Attempt& r : replicates) mean += r.kernels.layer(l) / n;
-      Eigen::MatrixXd squares = Eigen::MatrixXd::Zero(P, P);
-      for (const Attempt& r : replicates) squares += (r.kernels.layer(l) - mean).cwiseAbs2();
-      solution.kernel_errors.layer(l) += (squares / ((n - 1.0) * n)).cwiseSqrt();
-    }
-  }
+  check_solution(solution.kernels);
+  solution.kernel_errors = estimate_kernel_errors(pb, points, owned, solution.kernels);
   return solution;
 }
 

@@ -9,6 +9,7 @@
 // The tilted expectations come from theory/tilted_expectations (THEORY.md §4.4).
 #include <Eigen/Core>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -21,6 +22,27 @@ namespace kernelmc::theory {
 
 // [theory.fb]: how the FB equations are solved (core/config.hpp; core::validate checks it).
 using core::FbSettings;
+
+// The automatic route's draw budget for importance sampling: S·P²·L (draws × P² × layers)
+// at most this. Measured: S = 5000, P = 64, L = 3 (6.1e7) solves with error estimates in
+// 6.5 s on the shared 2-core machine (load ≈ 4); S = 1e5 took 91 s without them. 4e7 gives
+// S = 3255 there (≈ 4 s), the rest of the 30 s budget of a P = 64 run going to the 4-point
+// functions.
+inline constexpr double kImportanceSamplingBudget = 4e7;
+
+// The settings a run solves with, and why. An explicit theory.fb.method is used with the
+// settings exactly as given. automatic resolves to the linear closed form for linear φ,
+// tensor quadrature for P ≤ kMaxQuadraturePoints, importance sampling beyond; for
+// importance sampling it then turns exact_first_order off for a non-linear φ with
+// P > kMaxExactFirstOrderPoints (solve_fb refuses it there) and for tanh and ReLU (whose
+// first-order term needs a 4-D quadrature on every sweep), and caps the draws at
+// max(50·kImportanceBatches, kImportanceSamplingBudget / (P² L)). The one place where the
+// automatic FB route is decided (solve_fb takes its method from here).
+struct FbRouteChoice {
+  FbSettings settings;
+  std::string reason;  // "FB: ..." in words, for the run's list of routes
+};
+FbRouteChoice choose_fb_route(const core::ModelSpec& spec, Eigen::Index P, const FbSettings& given);
 
 struct FbSolution {
   core::KernelStack kernels;        // C_FB^(l), l = 1..L+1 (layer(1) = C^(1))

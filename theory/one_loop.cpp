@@ -27,21 +27,6 @@ void check_one_loop_inputs(const core::ModelSpec& spec, const Eigen::Ref<const E
     throw DataError("one_loop: inputs and targets must be finite");
 }
 
-namespace {
-
-// The Cholesky factor of C_tt + κI over the P = targets.rows() training points.
-Eigen::LLT<Eigen::MatrixXd> training_cholesky(const char* caller, const Eigen::Ref<const Eigen::MatrixXd>& kernel,
-                                              Eigen::Index P, double kappa) {
-  assert(P <= kernel.rows());
-  Eigen::LLT<Eigen::MatrixXd> llt(kernel.topLeftCorner(P, P) + kappa * Eigen::MatrixXd::Identity(P, P));
-  if (llt.info() != Eigen::Success)
-    throw NumericalError(std::string(caller) + ": C + kappa I on the " + std::to_string(P) +
-                         " training points is not positive definite");
-  return llt;
-}
-
-}  // namespace
-
 MatrixEstimate replicate_estimate(const std::vector<Eigen::MatrixXd>& replicates) {
   assert(!replicates.empty());
   const double B = static_cast<double>(replicates.size());
@@ -54,29 +39,6 @@ MatrixEstimate replicate_estimate(const std::vector<Eigen::MatrixXd>& replicates
   for (const Eigen::MatrixXd& x : replicates) out.standard_error += (x - out.value).cwiseAbs2();
   out.standard_error = (out.standard_error / (B * (B - 1.0))).cwiseSqrt();
   return out;
-}
-
-Eigen::MatrixXd likelihood_gradient(const Eigen::Ref<const Eigen::MatrixXd>& kernel,
-                                    const Eigen::Ref<const Eigen::MatrixXd>& targets, double kappa) {
-  const Eigen::Index P = targets.rows();
-  const Eigen::Index n = kernel.rows();
-  const Eigen::LLT<Eigen::MatrixXd> llt = training_cholesky("likelihood_gradient", kernel, P, kappa);
-  // THEORY.md §1.5, §9.1: G = ½(A YYᵀA − D·A).
-  const Eigen::MatrixXd A = llt.solve(Eigen::MatrixXd::Identity(P, P));
-  const Eigen::MatrixXd AY = A * targets;
-  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n, n);
-  const Eigen::MatrixXd block = 0.5 * (AY * AY.transpose() - static_cast<double>(targets.cols()) * A);
-  G.topLeftCorner(P, P) = 0.5 * (block + block.transpose());
-  return G;
-}
-
-double log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& kernel,
-                      const Eigen::Ref<const Eigen::MatrixXd>& targets, double kappa) {
-  const Eigen::LLT<Eigen::MatrixXd> llt = training_cholesky("log_likelihood", kernel, targets.rows(), kappa);
-  // THEORY.md §1.5: ℓ = −½ tr YᵀAY − (D/2) log det(C + κI), log det = 2 Σ log L_ii.
-  const Eigen::MatrixXd LinvY = llt.matrixL().solve(targets);
-  const double log_det = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
-  return -0.5 * LinvY.squaredNorm() - 0.5 * static_cast<double>(targets.cols()) * log_det;
 }
 
 core::KernelStack backpropagate_gradient(const std::vector<JacobianOperator>& jacobians,

@@ -28,6 +28,7 @@
 #include "core/dataset.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
+#include "theory/gp_likelihood.hpp"
 #include "theory/jacobian_operators.hpp"
 #include "theory/prior_covariance.hpp"
 
@@ -47,16 +48,7 @@ struct MatrixEstimate {
 };
 MatrixEstimate replicate_estimate(const std::vector<Eigen::MatrixXd>& replicates);
 
-// ∂ℓ/∂C in the unsymmetrised convention of THEORY.md §9.1 for D outputs (§1.5):
-//   G = ½(A YYᵀA − D·A),  A = (C_tt + κI)⁻¹,
-// C_tt the leading P×P block of `kernel` (P = targets.rows() ≤ kernel.rows()); the rows and
-// columns of the remaining (test) points are zero. Throws NumericalError if C_tt + κI is not
-// positive definite.
-Eigen::MatrixXd likelihood_gradient(const Eigen::Ref<const Eigen::MatrixXd>& kernel,
-                                    const Eigen::Ref<const Eigen::MatrixXd>& targets, double kappa);
-// ℓ(C) = −½ tr YᵀAY − (D/2) log det(C_tt + κI) itself (THEORY.md §1.5), same blocks and errors.
-double log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& kernel,
-                      const Eigen::Ref<const Eigen::MatrixXd>& targets, double kappa);
+// likelihood_gradient and log_likelihood (THEORY.md §1.5): theory/gp_likelihood.hpp.
 
 // G^(l) = J^(l+1)ᵀ[G^(l+1)], G^(L+1) = `output_gradient`, for l = 1..L+1 (THEORY.md §4.6);
 // jacobians[l−1] = J^(l) (entry 0 unused).

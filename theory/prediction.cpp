@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "theory/detail/parallel_for.hpp"
+#include "theory/gp_likelihood.hpp"
 #include "theory/nngp.hpp"
 #include "theory/one_loop.hpp"
 #include "theory/one_loop_route.hpp"
@@ -31,11 +32,8 @@ struct Regression {
   Regression(const Eigen::Ref<const Eigen::MatrixXd>& C, const Eigen::Ref<const Eigen::MatrixXd>& Y, double kappa)
       : P(Y.rows()), T(C.rows() - Y.rows()) {
     assert(T >= 0);
-    const Eigen::LLT<Eigen::MatrixXd> llt(C.topLeftCorner(P, P) + kappa * Eigen::MatrixXd::Identity(P, P));
-    if (llt.info() != Eigen::Success)
-      throw NumericalError("prediction: K + kappa I on the " + std::to_string(P) +
-                           " training points is not positive definite");
-    A = llt.solve(Eigen::MatrixXd::Identity(P, P));
+    const Eigen::LLT<Eigen::MatrixXd> llt = regularised_cholesky("prediction", C, P, kappa);
+    A = regularised_inverse(llt);
     a = llt.solve(Y);
     k = C.topRightCorner(P, T);
     b = llt.solve(k);

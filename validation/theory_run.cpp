@@ -250,57 +250,12 @@ void run_operator_one_loop(TheoryRunResult& r, const Eigen::MatrixXd& X, const c
   r.one_loop_prediction = {nan, nan, nan, nan};
 }
 
-// The FB settings the run uses (see the header: automatic choices for importance sampling).
+// The FB settings the run uses (theory::choose_fb_route), its reason appended to `routes`.
 theory::FbSettings resolve_fb_settings(const core::ModelSpec& spec, Eigen::Index P, const core::FbSettings& given,
                                        std::vector<std::string>& routes) {
-  theory::FbSettings s = given;
-  if (given.method != core::TiltMethod::automatic) {
-    routes.push_back("FB: theory.fb.method = " + std::string(core::tilt_method_name(given.method)) +
-                     " as configured");
-    return s;
-  }
-  // The solver's own automatic rule (theory/fb_solver.cpp, resolve_method).
-  if (spec.activation == core::Activation::linear) {
-    s.method = core::TiltMethod::linear_closed_form;
-    routes.push_back("FB: linear closed form (automatic: linear activation; exact evaluation of the FB equations)");
-    return s;
-  }
-  if (P <= theory::kMaxQuadraturePoints) {
-    s.method = core::TiltMethod::quadrature;
-    routes.push_back("FB: tensor Gauss-Hermite quadrature with " + std::to_string(s.quadrature_nodes) +
-                     " nodes per input (automatic: P = " + std::to_string(P) + " <= " +
-                     std::to_string(theory::kMaxQuadraturePoints) + ")");
-    return s;
-  }
-  s.method = core::TiltMethod::importance_sampling;
-  std::string note = "FB: importance sampling (automatic: P = " + std::to_string(P) + " > " +
-                     std::to_string(theory::kMaxQuadraturePoints) + ")";
-  if (s.exact_first_order && P > theory::kMaxExactFirstOrderPoints) {
-    s.exact_first_order = false;
-    note += "; exact_first_order off (needs P <= " + std::to_string(theory::kMaxExactFirstOrderPoints) +
-            " for a non-linear activation), so the draws estimate the whole tilt-induced change";
-  } else if (s.exact_first_order && spec.activation != core::Activation::erf) {
-    // tanh, ReLU: the first-order term comes from a 4-D Gauss–Hermite rule on every sweep
-    // (measured: > 120 s for tanh, P = 8, L = 2, against 9 s without it).
-    s.exact_first_order = false;
-    note += "; exact_first_order off (for " + std::string(core::activation_name(spec.activation)) +
-            " its term needs a 4-D quadrature on every sweep), so the draws estimate the whole tilt-induced change";
-  }
-  const double per_draw = static_cast<double>(P * P) * static_cast<double>(spec.depth());
-  const auto budget = static_cast<Eigen::Index>(kImportanceSamplingBudget / per_draw);
-  const Eigen::Index floor_draws = 50 * core::kImportanceBatches;  // ≥ 50 draws per error batch
-  const Eigen::Index capped = std::max(floor_draws, std::min(s.importance_samples, budget));
-  if (capped < s.importance_samples) {
-    note += "; " + std::to_string(capped) + " draws per layer instead of theory.fb.importance_samples = " +
-            std::to_string(s.importance_samples) + " (run-time budget S*P^2*L <= " +
-            format_number(kImportanceSamplingBudget) + "; set theory.fb.method = importance_sampling to use the " +
-            "configured count)";
-    s.importance_samples = capped;
-  } else {
-    note += ", " + std::to_string(s.importance_samples) + " draws per layer";
-  }
-  routes.push_back(note);
-  return s;
+  theory::FbRouteChoice choice = theory::choose_fb_route(spec, P, given);
+  routes.push_back(std::move(choice.reason));
+  return choice.settings;
 }
 
 // FB (THEORY.md §4.3–§4.5) and the NNGP and FB predictors at the test points.

@@ -29,13 +29,8 @@
 //   explicit Σ does not fit, the operator route (theory/one_loop_operator): μ, Σ's pair-local
 //   summaries and δC without a K×K object; the one-loop predictions and the Σ summaries that
 //   need more than the pair-local entries (target variance, Frobenius norm) are NaN there.
-// - FB: theory.fb.method = automatic resolves as the solver does (linear closed form for
-//   linear φ, tensor quadrature for P ≤ 5, importance sampling beyond) and then, for
-//   importance sampling only, turns theory.fb.exact_first_order off for a non-linear φ with
-//   P > kMaxExactFirstOrderPoints (the solver refuses it there) and for tanh and ReLU (whose
-//   first-order term needs a 4-D quadrature on every sweep), and caps the draws at
-//   kImportanceSamplingBudget / (P² L) so that a P = 64 run stays within seconds. An
-//   explicit method is used with the settings exactly as given.
+// - FB: the settings and route of theory::choose_fb_route (theory/fb_solver.hpp: automatic
+//   picks the method, and for importance sampling exact_first_order and the draw count).
 #include <Eigen/Core>
 #include <string>
 #include <vector>
@@ -52,12 +47,6 @@ namespace kernelmc::validation {
 // Held-out test points drawn for generated data sets: 4 = one per XOR cluster (point α sits
 // at centre α mod 4).
 inline constexpr Eigen::Index kHeldOutTestPoints = 4;
-// Automatic FB with importance sampling: at most this many S·P²·L (draws × P² × layers)
-// per solve. Measured: S = 5000, P = 64, L = 3 (6.1e7) solves with error estimates in
-// 6.5 s on the shared 2-core machine (load ≈ 4); S = 1e5 took 91 s without them. 4e7 gives
-// S = 3255 there (≈ 4 s), the rest of the 30 s budget of a P = 64 run going to the 4-point
-// functions.
-inline constexpr double kImportanceSamplingBudget = 4e7;
 
 struct TestPoints {
   Eigen::MatrixXd inputs;   // T×d

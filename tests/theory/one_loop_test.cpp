@@ -192,30 +192,6 @@ TEST(OneLoop, AdaptationIsCovarianceTimesLikelihoodGradient) {
   EXPECT_GT(max_abs(pitfall - explicit_form), 1e-3 * max_abs(explicit_form));
 }
 
-TEST(OneLoop, LikelihoodGradientMatchesFiniteDifferencesWithTestPoints) {
-  // ∂ℓ/∂C_ab (unsymmetrised: half the derivative along a symmetric off-diagonal pair) by
-  // central differences of ℓ, D = 2 outputs, P = 3 training points of an augmented 5×5
-  // kernel: the test rows and columns carry no likelihood, so their gradient is exactly 0.
-  // Step 1e-5: tolerance 1e-8 relative (as above).
-  const Eigen::MatrixXd F = draws(11, 5, 7);
-  const Eigen::MatrixXd C = F * F.transpose() / 7.0;
-  const Eigen::MatrixXd Y = draws(12, 3, 2);
-  const double kappa = 0.3;
-  const Eigen::MatrixXd G = likelihood_gradient(C, Y, kappa);
-  const double h = 1e-5;
-  for (Eigen::Index a = 0; a < 5; ++a)
-    for (Eigen::Index b = a; b < 5; ++b) {
-      Eigen::MatrixXd E = Eigen::MatrixXd::Zero(5, 5);
-      E(a, b) = E(b, a) = 1.0;
-      const double d = (log_likelihood(C + h * E, Y, kappa) - log_likelihood(C - h * E, Y, kappa)) / (2 * h);
-      EXPECT_NEAR(a == b ? G(a, a) : 2.0 * G(a, b), d, 1e-8 * max_abs(G)) << a << ", " << b;
-      if (b >= 3) {
-        EXPECT_EQ(G(a, b), 0.0);
-      }
-    }
-  EXPECT_THROW(likelihood_gradient(-C, Y, kappa), NumericalError);
-}
-
 TEST(OneLoop, TestPointsLeaveTrainingBlockUnchanged) {
   // The augmented problem decouples (header): the training block of every δC^(l) and μ^(l) is
   // the training-only one, and the tilts vanish on the test rows. Rounding: 1e-12 relative.
