@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev                     # JSON results
   libtomlplusplus-dev                    # TOML configs
   gnuplot-nox                            # figures of the validation report
+  zlib1g-dev                             # reading gzip-compressed IDX files (core/idx)
+  dataset-fashion-mnist                  # the real-data example: Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do
