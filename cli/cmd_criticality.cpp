@@ -1,5 +1,5 @@
 // `kernelmc criticality`: q*, χ's, prior fluctuation growth and adaptation by layer over a
-// grid of g across the edge of chaos (THEORY.md §6; issue 4, item 6).
+// grid of g across the edge of chaos (THEORY.md §6).
 #include <iostream>
 
 #include "cli/commands.hpp"

@@ -1,4 +1,4 @@
-// `kernelmc prior`: the exact prior study over widths (foundation issue).
+// `kernelmc prior`: the exact prior study over widths (validation/prior_study.hpp).
 #include <iostream>
 
 #include "cli/commands.hpp"

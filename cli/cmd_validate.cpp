@@ -1,9 +1,12 @@
-// `kernelmc validate`: the validation study of issue 5 (validation/validation_study.hpp),
-// posterior chains and exact prior networks over widths against every theory, with the
-// report in the output directory. With --shard k/K it computes only the k-th of K parts of
-// the study's units and writes their records (validation/validation_records_io.hpp) for
-// `kernelmc merge`, without analysis.
+// `kernelmc validate`: the validation study (validation/validation_study.hpp), posterior
+// chains and exact prior networks over widths against every theory. It writes the study's
+// records (validation/validation_records_io.hpp) into <out>/records before the analysis,
+// so `kernelmc merge <out>/records` can re-analyse them, then the report into <out>. With
+// --shard k/K it computes only the k-th of K parts of the study's units and writes their
+// records into <out> for `kernelmc merge`, without analysis. `kernelmc demo` is the
+// built-in study below.
 #include <array>
+#include <filesystem>
 #include <iostream>
 #include <regex>
 
@@ -61,7 +64,10 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
               << ")\nrecords: " << path.string() << "\n";
     return 0;
   }
-  return finish_validation(validation::run_validation(config, data, progress), "", std::cout);
+  const validation::StudyRecords records =
+      validation::compute_records(config, data, validation::study_units(config), progress);
+  validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
+  return finish_validation(validation::analyze_records(records, data, progress), "", std::cout);
 }
 
 int run_demo(const CommonOptions& options) {

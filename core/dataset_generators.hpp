@@ -1,5 +1,5 @@
 #pragma once
-// Built-in data sets (THEORY.md §8 and the foundation issue).
+// Built-in data sets (THEORY.md §8).
 #include <Eigen/Core>
 #include <cstdint>
 

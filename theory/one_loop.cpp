@@ -8,6 +8,9 @@
 #include "core/error.hpp"
 #include "theory/detail/parallel_for.hpp"
 #include "theory/four_point.hpp"
+#include "theory/nngp.hpp"
+#include "theory/one_loop_operator.hpp"
+#include "theory/one_loop_route.hpp"
 #include "theory/prior_moments.hpp"
 
 namespace kernelmc::theory {
@@ -198,6 +201,10 @@ OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const Eigen::
   core::validate(settings);
   const Eigen::Index top = spec.depth() + 1;
   const Eigen::Index n = inputs.rows();
+  const OneLoopRouteChoice route =
+      choose_one_loop_route(spec, nngp_kernels(spec, inputs, settings.quadrature_tolerance), settings, false);
+  if (route.route == OneLoopRoute::operator_form)
+    return operator_one_loop(spec, inputs, targets, settings, seed).one_loop;
 
   PriorMoments prior = prior_moments(spec, inputs, settings, seed);
   OneLoopPrediction out;

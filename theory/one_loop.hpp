@@ -119,9 +119,11 @@ struct OneLoopPrediction {
   core::FourPointMethod method_used = core::FourPointMethod::quadrature;
 };
 
-// The one-loop posterior kernels of `spec` trained on `data` (THEORY.md §4.6, §5.1). μ comes
-// from prior_moments (explicit K×K Σ: its memory, and with Monte Carlo kFourPointBatches
-// K×K replicates per layer, limit P), δC from the operator form. Throws ConfigError for a
+// The one-loop posterior kernels of `spec` trained on `data` (THEORY.md §4.6, §5.1), by the
+// route choose_one_loop_route picks (theory/one_loop_route, without the exact-beyond-
+// quadrature_max_points rule): explicit, μ from prior_moments (K×K Σ, and with Monte Carlo
+// kFourPointBatches K×K replicates per layer) and δC from the operator form; where those do
+// not fit, theory/one_loop_operator (no K×K object). Throws ConfigError for a
 // bad spec or settings, DataError when the data do not fit the spec, NumericalError when
 // C_GP^(L+1) + κI is not positive definite.
 OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const core::Dataset& data,

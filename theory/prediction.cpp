@@ -12,6 +12,7 @@
 #include "theory/detail/parallel_for.hpp"
 #include "theory/nngp.hpp"
 #include "theory/one_loop.hpp"
+#include "theory/one_loop_route.hpp"
 #include "theory/prior_moments.hpp"
 #include "theory/tilted_expectations.hpp"
 
@@ -76,6 +77,16 @@ Eigen::VectorXd curvature_contraction(const Eigen::MatrixXd& padded_A, const Eig
     out += (R.row(i) * U).transpose();
   }
   return out;
+}
+
+// Throws ConfigError where choose_one_loop_route picks the operator route: the predictions
+// below need the explicit Σ (or its replicates).
+void require_explicit_route(const core::ModelSpec& spec, const Eigen::MatrixXd& X, const core::TheorySettings& settings) {
+  const OneLoopRouteChoice choice =
+      choose_one_loop_route(spec, nngp_kernels(spec, X, settings.quadrature_tolerance), settings, false);
+  if (choice.route == OneLoopRoute::operator_form)
+    throw ConfigError("one_loop_gp_prediction: P + T = " + std::to_string(X.rows()) +
+                      " points: the one-loop predictions need the explicit covariance, and " + choice.reasons.back());
 }
 
 void check_test_inputs(const core::ModelSpec& spec, const core::Dataset& data,
@@ -278,6 +289,7 @@ OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const co
   const Eigen::MatrixXd& Y = data.targets;
   const double kappa = spec.kappa;
 
+  require_explicit_route(spec, X, settings);
   const PriorMoments prior = prior_moments(spec, X, settings, seed);
   const Eigen::MatrixXd& C = prior.nngp.layer(top);
   const Eigen::MatrixXd& mu = prior.mean_shift.layer(top);

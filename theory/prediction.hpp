@@ -135,7 +135,8 @@ struct OneLoopGpPrediction {
 // (c) The one-loop predictive mean and variance of `spec` trained on `data` at `test_inputs`
 // (T×d). μ and Σ are those of prior_moments / prior_covariance_replicates on the augmented
 // inputs (seed as there). The superposition route needs the quadrature Σ (ConfigError
-// naming theory.four_point otherwise). Throws ConfigError for a bad spec or settings,
+// naming theory.four_point otherwise). Throws ConfigError where choose_one_loop_route picks
+// the operator route (no explicit Σ fits P + T) and for a bad spec or settings,
 // DataError when the data do not fit the spec, NumericalError when K + κI is not positive
 // definite.
 OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const core::Dataset& data,

@@ -23,29 +23,27 @@ LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
   return H;
 }
 
-Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian,
-                                    const Eigen::Ref<const Eigen::MatrixXd>& Sigma_prev) {
+Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian, const PairCovariance& Sigma_prev) {
   const Eigen::Index P = hessian.points;
   Eigen::MatrixXd out(P, P);
   std::size_t pair = 0;
   for (Eigen::Index a = 0; a < P; ++a) {
-    const Eigen::Index aa = core::triangle_index(a, a, P);
-    out(a, a) = 0.5 * hessian.g * hessian.diagonal(a) * Sigma_prev(aa, aa);
-    for (Eigen::Index b = a + 1; b < P; ++b) {
-      // Covariance of (C_aa, C_bb, C_ab), the arguments of 𝒢_ab.
-      const Eigen::Index index[3] = {aa, core::triangle_index(b, b, P), core::triangle_index(a, b, P)};
-      Eigen::Matrix3d cov;
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) cov(i, j) = Sigma_prev(index[i], index[j]);
-      out(a, b) = out(b, a) = 0.5 * hessian.g * hessian.off_diagonal[pair++].cwiseProduct(cov).sum();
-    }
+    out(a, a) = 0.5 * hessian.g * hessian.diagonal(a) * Sigma_prev.diagonal(a, a);
+    // Covariance of (C_aa, C_bb, C_ab), the arguments of 𝒢_ab.
+    for (Eigen::Index b = a + 1; b < P; ++b)
+      out(a, b) = out(b, a) = 0.5 * hessian.g * hessian.off_diagonal[pair++].cwiseProduct(Sigma_prev.block(a, b)).sum();
   }
   return out;
 }
 
+Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian,
+                                    const Eigen::Ref<const Eigen::MatrixXd>& Sigma_prev) {
+  return hessian_contraction(hessian, pair_covariance_from_triangle(Sigma_prev));
+}
+
 core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>& jacobians,
                                              const std::vector<LayerMapHessian>& hessians,
-                                             const std::vector<Eigen::MatrixXd>& covariance) {
+                                             const std::vector<PairCovariance>& covariance) {
   assert(jacobians.size() == hessians.size() && hessians.size() == covariance.size());
   const Eigen::Index top = static_cast<Eigen::Index>(covariance.size());
   const Eigen::Index P = hessians.back().points;
@@ -57,6 +55,14 @@ core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>
                   hessian_contraction(hessians[i], covariance[i - 1]);
   }
   return mu;
+}
+
+core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>& jacobians,
+                                             const std::vector<LayerMapHessian>& hessians,
+                                             const std::vector<Eigen::MatrixXd>& covariance) {
+  std::vector<PairCovariance> pairs;
+  for (const Eigen::MatrixXd& sigma : covariance) pairs.push_back(pair_covariance_from_triangle(sigma));
+  return prior_mean_shift_recursion(jacobians, hessians, pairs);
 }
 
 }  // namespace kernelmc::theory

@@ -4,13 +4,15 @@
 // 𝒢_l(C)_ab depends on C_aa, C_bb and C_ab only, so the Hessian term of entry (a, b) is
 // ½ g_l Σ_ij ∂_i∂_j ⟨φ_aφ_b⟩ Cov(x_i, x_j) over x = (C_aa, C_bb, C_ab), with exact second
 // derivatives (closed forms for linear, erf and ReLU; Price's theorem with 2-D
-// Gauss–Hermite for tanh) and the covariances read from the explicit K×K Σ^(l−1).
+// Gauss–Hermite for tanh) and the covariances read from the pair-local entries of Σ^(l−1)
+// (theory/pair_covariance).
 #include <Eigen/Core>
 #include <vector>
 
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
 #include "theory/jacobian_operators.hpp"
+#include "theory/pair_covariance.hpp"
 
 namespace kernelmc::theory {
 
@@ -26,12 +28,18 @@ struct LayerMapHessian {
 LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
                                   const Eigen::Ref<const Eigen::MatrixXd>& C_prev, double tolerance);
 
-// ½ ∇²𝒢 : Σ (P×P) for Σ the K×K covariance of the upper-triangle entries of C^(l−1).
+// ½ ∇²𝒢 : Σ (P×P) for Σ the covariance of the entries of C^(l−1): pair-local entries, or
+// the K×K covariance of the upper-triangle entries.
+Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian, const PairCovariance& Sigma_prev);
 Eigen::MatrixXd hessian_contraction(const LayerMapHessian& hessian,
                                     const Eigen::Ref<const Eigen::MatrixXd>& Sigma_prev);
 
 // μ^(l) for l = 1..L+1 from J^(l) (`jacobians[l−1]`), ∇²𝒢_l (`hessians[l−1]`) and
-// Σ^(l) (`covariance[l−1]`, K×K); entries 0 of jacobians and hessians are not read.
+// Σ^(l) (`covariance[l−1]`, pair-local or K×K); entries 0 of jacobians and hessians are
+// not read.
+core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>& jacobians,
+                                             const std::vector<LayerMapHessian>& hessians,
+                                             const std::vector<PairCovariance>& covariance);
 core::KernelStack prior_mean_shift_recursion(const std::vector<JacobianOperator>& jacobians,
                                              const std::vector<LayerMapHessian>& hessians,
                                              const std::vector<Eigen::MatrixXd>& covariance);

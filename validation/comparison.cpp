@@ -74,15 +74,17 @@ ChiSquareTest chi_square_test(const Eigen::Ref<const Eigen::VectorXd>& differenc
   return test;
 }
 
-Discrepancy compare(const Eigen::Ref<const Eigen::MatrixXd>& estimate,
+TheoryComparison compare(const Eigen::Ref<const Eigen::MatrixXd>& estimate,
                     const Eigen::Ref<const Eigen::MatrixXd>& prediction,
                     const Eigen::Ref<const Eigen::MatrixXd>& standard_error,
                     const Eigen::Ref<const Eigen::MatrixXd>& theory_standard_error,
                     const std::vector<Eigen::MatrixXd>& leave_one_out,
                     const Eigen::Ref<const Eigen::MatrixXd>& entry_mask) {
-  Discrepancy d;
+  TheoryComparison d;
+  d.prediction = prediction;
+  d.prediction_se = theory_standard_error;
   d.frobenius = (estimate - prediction).norm();
-  d.prediction_frobenius = prediction.norm();
+  const double prediction_frobenius = prediction.norm();
   std::vector<double> replicates;
   replicates.reserve(leave_one_out.size());
   for (const auto& r : leave_one_out) replicates.push_back((r - prediction).norm());
@@ -98,7 +100,10 @@ Discrepancy compare(const Eigen::Ref<const Eigen::MatrixXd>& estimate,
       if (entry_mask(i, j) != 0.0 && std::isfinite(z(i, j))) d.max_abs_z = std::max(d.max_abs_z, std::abs(z(i, j)));
     }
   }
-  d.bonferroni_threshold = bonferroni_z(0.01, d.entries);
+  d.z = z;
+  d.bonferroni_z = bonferroni_z(0.01, d.entries);
+  d.relative = d.frobenius / prediction_frobenius;
+  d.relative_se = d.frobenius_se / prediction_frobenius;
   return d;
 }
 

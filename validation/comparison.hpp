@@ -5,6 +5,8 @@
 #include <Eigen/Core>
 #include <vector>
 
+#include "validation/theory_comparison.hpp"
+
 namespace kernelmc::validation {
 
 // z = (estimate − prediction) / √(se_mc² + se_theory²) entrywise; NaN where the
@@ -34,26 +36,14 @@ struct ChiSquareTest {
 ChiSquareTest chi_square_test(const Eigen::Ref<const Eigen::VectorXd>& difference,
                               const Eigen::Ref<const Eigen::MatrixXd>& covariance);
 
-// One estimate against one prediction.
-struct Discrepancy {
-  double frobenius = 0.0;              // D = ‖estimate − prediction‖_F
-  double frobenius_se = 0.0;           // jackknife SE of D
-  double noise_frobenius = 0.0;        // √(Σ se²): E[D²]^{1/2} if the prediction were exact
-  double excess_frobenius = 0.0;       // √max(D² − Σ se², 0), bias-corrected D
-  double prediction_frobenius = 0.0;   // ‖prediction‖_F, the scale for relative figures
-  double max_abs_z = 0.0;              // largest |z| over the compared entries
-  double bonferroni_threshold = 0.0;   // |z| threshold at family-wise α = 0.01
-  Eigen::Index entries = 0;            // number of compared entries
-
-  double relative() const { return frobenius / prediction_frobenius; }
-  double relative_se() const { return frobenius_se / prediction_frobenius; }
-};
-
-// estimate and prediction of equal shape; se and theory_se per entry; the
-// leave-one-batch-out replicates of the estimate give the jackknife SE of D.
+// One estimate against one prediction as a TheoryComparison (theory and quantity left
+// empty for the caller; relative = D/‖prediction‖_F; bonferroni_z at family-wise α = 0.01;
+// no Hotelling test: chi_square, p_value stay 0, test_defined false). estimate and
+// prediction of equal shape; se and theory_se per entry; the leave-one-batch-out replicates
+// of the estimate give the jackknife SE of D.
 // `entry_mask` (same shape, 1 = compared) selects unique entries for z and the
 // Bonferroni count (e.g. the upper triangle of a symmetric matrix); D uses all entries.
-Discrepancy compare(const Eigen::Ref<const Eigen::MatrixXd>& estimate,
+TheoryComparison compare(const Eigen::Ref<const Eigen::MatrixXd>& estimate,
                     const Eigen::Ref<const Eigen::MatrixXd>& prediction,
                     const Eigen::Ref<const Eigen::MatrixXd>& standard_error,
                     const Eigen::Ref<const Eigen::MatrixXd>& theory_standard_error,

@@ -158,18 +158,16 @@ std::string kernel_file(Eigen::Index layer) { return "kernel_layer" + std::to_st
 
 // Whether the kernel draws of layer l are written (posterior.draw_layers; empty: all).
 bool layer_written(const PosteriorRunResult& r, Eigen::Index layer) {
-  const auto& chosen = r.posterior.draw_layers;
+  const auto& chosen = r.config.posterior.draw_layers;
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), layer) != chosen.end();
 }
 
-}  // namespace
-
-std::string format_posterior_table(const PosteriorRunResult& r) {
+// The table's sections, in order: the run, the sampler's health, the scalar summaries,
+// the kernel entries, the convergence gate.
+void write_run_header(std::ostream& out, const PosteriorRunResult& r) {
   const core::ModelSpec& m = r.spec;
-  const PosteriorRunSettings& p = r.posterior;
-  const sampling::SamplerSummary& s = r.sampler_summary;
+  const PosteriorRunSettings& p = r.config.posterior;
   const sampling::KernelPosteriorSummary& k = r.kernels;
-  std::ostringstream out;
   out << "kernelmc sample: " << r.dataset_name << " (P = " << k.points << "), " << core::activation_name(m.activation)
       << ", L = " << m.depth() << ", N = " << per_layer_text(m.widths) << ", g = " << per_layer_text(m.weight_variances) << ", sigma_b^2 = " << m.bias_variance << ", kappa = " << m.kappa << "\n";
   out << "posterior: " << sampling::posterior_form_name(p.form)
@@ -178,6 +176,10 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
       << " draws (warmup " << p.warmup << ", thin " << p.thin << "), seed " << r.config.run.seed << ", "
       << format("%.1f", r.seconds) << " s\n\n";
 
+}
+
+void write_sampler_health(std::ostream& out, const PosteriorRunResult& r) {
+  const sampling::SamplerSummary& s = r.sampler_summary;
   out << "sampler: accept " << format("%.3f", s.mean_accept_stat) << " (target " << r.config.sampler.target_accept
       << "), step size " << format("%.3g", s.step_size.minCoeff()) << ".." << format("%.3g", s.step_size.maxCoeff())
       << ", divergences " << s.divergences << " of " << s.sampling_transitions << " (warmup " << s.warmup_divergences
@@ -188,6 +190,9 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
         << r.config.sampler.max_tree_depth << " hit " << s.max_tree_depth_hits << " times)";
   out << ", " << format("%.1f", s.mean_leapfrog) << " gradients/draw\n\n";
 
+}
+
+void write_summaries(std::ostream& out, const sampling::KernelPosteriorSummary& k) {
   out << "layer  summary      posterior mean +- MCSE        sd     R-hat  ESS bulk  ESS tail\n";
   for (const auto& layer : k.layers) {
     for (const auto& sum : layer.summaries) {
@@ -207,6 +212,10 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
     }
   }
 
+}
+
+void write_entries(std::ostream& out, const PosteriorRunResult& r) {
+  const sampling::KernelPosteriorSummary& k = r.kernels;
   out << "\nkernel entries: MCSE by batch means (" << k.batches_per_chain << " batches per chain, "
       << k.batch_degrees_of_freedom << " degrees of freedom; batch length " << k.draws_per_chain / k.batches_per_chain
       << " draws)\n";
@@ -243,6 +252,10 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
     out << (k.output_mean.cols() > 1 ? " (first output)" : "") << "\n";
   }
 
+}
+
+void write_gate(std::ostream& out, const PosteriorRunResult& r) {
+  const sampling::SamplerSummary& s = r.sampler_summary;
   const ConvergenceGate& g = r.gate;
   out << "\nconvergence: " << (g.passed ? "PASSED" : "FAILED")
       << " (every summary R-hat < 1.01 and bulk ESS >= 400; worst R-hat " << format("%.4f", g.worst_rhat)
@@ -253,6 +266,17 @@ std::string format_posterior_table(const PosteriorRunResult& r) {
     out << "entries: " << g.entries_failing << " kernel entries fail the same rule (worst R-hat "
         << format("%.4f", g.entries_worst_rhat) << ", min bulk ESS " << format("%.0f", g.entries_min_ess_bulk) << ")\n";
   if (s.divergences > 0) out << "WARNING: " << s.divergences << " divergent transitions after warmup\n";
+}
+
+}  // namespace
+
+std::string format_posterior_table(const PosteriorRunResult& r) {
+  std::ostringstream out;
+  write_run_header(out, r);
+  write_sampler_health(out, r);
+  write_summaries(out, r.kernels);
+  write_entries(out, r);
+  write_gate(out, r);
   return out.str();
 }
 
@@ -260,7 +284,7 @@ std::string posterior_report_json(const PosteriorRunResult& r) {
   ordered_json j;
   j["provenance"] = ordered_json::parse(core::provenance_json(r.config));
   j["study"] = "posterior";
-  j["posterior_settings"] = posterior_settings_json(r.posterior);
+  j["posterior_settings"] = posterior_settings_json(r.config.posterior);
   j["dataset"] = r.dataset_name;
   j["points"] = r.kernels.points;
   j["seconds"] = r.seconds;
@@ -294,7 +318,7 @@ std::string posterior_report_json(const PosteriorRunResult& r) {
 }
 
 std::string posterior_draws_manifest(const PosteriorRunResult& r) {
-  const Eigen::Index C = r.posterior.chains, n = r.posterior.draws, P = r.kernels.points;
+  const Eigen::Index C = r.config.posterior.chains, n = r.config.posterior.draws, P = r.kernels.points;
   ordered_json j;
   j["provenance"] = ordered_json::parse(core::provenance_json(r.config));
   j["layout"] = "NumPy .npy, float64, C order; axis 0 = chain, axis 1 = kept draw (after thinning)";
@@ -325,9 +349,9 @@ std::string posterior_draws_manifest(const PosteriorRunResult& r) {
 
 std::filesystem::path write_posterior_report(const PosteriorRunResult& r, const std::filesystem::path& directory) {
   const std::string report = posterior_report_json(r);
-  if (r.posterior.write_draws) {
+  if (r.config.posterior.write_draws) {
     const std::filesystem::path dir = directory / "draws";
-    const Eigen::Index C = r.posterior.chains, n = r.posterior.draws, P = r.kernels.points;
+    const Eigen::Index C = r.config.posterior.chains, n = r.config.posterior.draws, P = r.kernels.points;
     const auto columns = summary_columns(r);
     std::vector<double> values;
     values.reserve(static_cast<std::size_t>(C * n) * columns.size());

@@ -1,8 +1,8 @@
 #pragma once
-// The posterior run (posterior-sampler issue, `kernelmc sample`): MCMC chains on the
-// posterior of THEORY.md §1.4 (full) or §1.5 (collapsed) for a config and data set, the
-// streamed kernel observables of every layer (sampling/kernel_observables.hpp), the
-// sampler's health, and a convergence gate. Algorithms from sampling/, files from
+// The posterior run (`kernelmc sample`): MCMC chains on the posterior of THEORY.md §1.4
+// (full) or §1.5 (collapsed) for a config and data set, the streamed kernel observables of
+// every layer (sampling/kernel_observables.hpp), the sampler's health, and the convergence
+// gate (validation/convergence_gate.hpp). Algorithms from sampling/, files from
 // validation/posterior_report.hpp: this layer only wires them (Stan's services).
 #include <Eigen/Core>
 #include <string>
@@ -13,6 +13,7 @@
 #include "core/model_spec.hpp"
 #include "sampling/chain_runner.hpp"
 #include "sampling/kernel_observables.hpp"
+#include "validation/convergence_gate.hpp"
 #include "validation/observer.hpp"
 
 namespace kernelmc::validation {
@@ -21,32 +22,15 @@ namespace kernelmc::validation {
 // draw_layers against the model).
 using PosteriorRunSettings = core::PosteriorSettings;
 
-// Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), arXiv:1903.08008, §4.3 and §5:
-// R̂ < 1.01 and bulk ESS > 100 per chain (400 for four chains) before trusting a summary.
-inline constexpr double kMaxRhat = 1.01;
-inline constexpr double kMinEssBulk = 400.0;
-
-// Whether every defined scalar summary (trace, KTA, CKA of every layer) has R̂ < 1.01 and
-// bulk ESS ≥ 400. An undefined diagnostic (NaN: constant or non-finite draws) fails
-// with that reason. Kernel entries are checked the same way when their draws were kept;
-// that check is reported but does not decide `passed`.
-struct ConvergenceGate {
-  bool passed = false;
-  std::vector<std::string> failures;  // one line per failing summary
-  double worst_rhat = 0.0;            // over the defined summaries (NaN-free: failures say why)
-  double min_ess_bulk = 0.0;
-  double min_ess_tail = 0.0;
-  bool entries_checked = false;       // entry draws were kept
-  bool entries_passed = false;
-  Eigen::Index entries_failing = 0;   // entries with R̂ ≥ 1.01, bulk ESS < 400 or NaN
-  double entries_worst_rhat = 0.0;
-  double entries_min_ess_bulk = 0.0;
-};
-ConvergenceGate convergence_gate(const sampling::KernelPosteriorSummary& kernels);
+// The chain settings of a posterior run of `posterior` at hidden width `width` (every
+// stream's width id): all posterior.chains chains from chain 0. The one place where
+// [posterior] becomes sampling::ChainSettings (`kernelmc sample` and every chain unit of a
+// validation study).
+sampling::ChainSettings chain_settings(const core::PosteriorSettings& posterior, std::uint64_t seed,
+                                       Eigen::Index width);
 
 struct PosteriorRunResult {
   core::Config config;                  // as resolved; config.sampler is the sampler used
-  PosteriorRunSettings posterior;
   core::ModelSpec spec;
   std::string dataset_name;
   Eigen::MatrixXd targets;              // Y, for the report
@@ -59,11 +43,11 @@ struct PosteriorRunResult {
   double seconds = 0.0;                 // wall time of the chains and the summary
 };
 
-// Runs the chains of `posterior` with config.sampler on `data` for config.model and
-// config.run.seed, and summarises them. Validates every input (ConfigError naming the
-// field, DataError); NumericalError if a chain cannot start or a kernel is not finite.
+// Runs the chains of config.posterior with config.sampler on `data` for config.model and
+// config.run.seed, and summarises them (the result keeps `config` for the report).
+// Validates every input (ConfigError naming the field, DataError); NumericalError if a
+// chain cannot start or a kernel is not finite.
 // Progress: one stage, "sampling", counted in transitions.
-PosteriorRunResult run_posterior(const core::Config& config, const PosteriorRunSettings& posterior,
-                                 const core::Dataset& data, Observer& observer);
+PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset& data, Observer& observer);
 
 }  // namespace kernelmc::validation

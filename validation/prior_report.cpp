@@ -33,15 +33,15 @@ std::string p_value(double p) {
 
 
 
-json discrepancy_json(const Discrepancy& d) {
+json discrepancy_json(const TheoryComparison& d) {
   return {{"frobenius", finite_or_null(d.frobenius)},
           {"frobenius_se", finite_or_null(d.frobenius_se)},
-          {"relative", finite_or_null(d.relative())},
-          {"relative_se", finite_or_null(d.relative_se())},
+          {"relative", finite_or_null(d.relative)},
+          {"relative_se", finite_or_null(d.relative_se)},
           {"noise_frobenius", finite_or_null(d.noise_frobenius)},
           {"excess_frobenius", finite_or_null(d.excess_frobenius)},
           {"max_abs_z", finite_or_null(d.max_abs_z)},
-          {"bonferroni_threshold_z", finite_or_null(d.bonferroni_threshold)},
+          {"bonferroni_threshold_z", finite_or_null(d.bonferroni_z)},
           {"entries", d.entries}};
 }
 
@@ -73,15 +73,15 @@ std::string format_prior_table(const PriorStudyResult& r) {
       char line[512];
       std::snprintf(line, sizeof line, "%5lld %5lld  %-19s %7s  %-19s %8s  %-16s %-19s %6s\n",
                     static_cast<long long>(c.layer), static_cast<long long>(w.width),
-                    value_pm(c.mean_vs_nngp.relative(), c.mean_vs_nngp.relative_se()).c_str(),
+                    value_pm(c.mean_vs_nngp.relative, c.mean_vs_nngp.relative_se).c_str(),
                     p_value(c.chi_square_nngp.p_value).c_str(),
-                    value_pm(c.mean_vs_corrected.relative(), c.mean_vs_corrected.relative_se()).c_str(),
+                    value_pm(c.mean_vs_corrected.relative, c.mean_vs_corrected.relative_se).c_str(),
                     p_value(c.chi_square_corrected.p_value).c_str(),
                     (c.shift_predicted ? fmt("%.2f", c.shift_ratio) + " +- " + fmt("%.2f", c.shift_ratio_se)
                                        : std::string("mu = 0"))
                         .c_str(),
                     r.covariance_tracked
-                        ? value_pm(c.covariance_vs_theory.relative(), c.covariance_vs_theory.relative_se()).c_str()
+                        ? value_pm(c.covariance_vs_theory.relative, c.covariance_vs_theory.relative_se).c_str()
                         : "not tracked",
                     r.covariance_tracked ? fmt("%.1f", c.covariance_vs_theory.max_abs_z).c_str() : "-");
       out << line;
@@ -159,12 +159,12 @@ std::string prior_report_csv(const PriorStudyResult& r) {
   for (const auto& w : r.widths) {
     for (const auto& c : w.layers) {
       rows.push_back({std::to_string(w.width), std::to_string(c.layer), std::to_string(w.networks),
-                      num(c.mean_vs_nngp.relative()), num(c.mean_vs_nngp.relative_se()),
-                      num(c.chi_square_nngp.p_value), num(c.mean_vs_corrected.relative()),
-                      num(c.mean_vs_corrected.relative_se()), num(c.chi_square_corrected.p_value),
+                      num(c.mean_vs_nngp.relative), num(c.mean_vs_nngp.relative_se),
+                      num(c.chi_square_nngp.p_value), num(c.mean_vs_corrected.relative),
+                      num(c.mean_vs_corrected.relative_se), num(c.chi_square_corrected.p_value),
                       c.shift_predicted ? num(c.shift_ratio) : "", c.shift_predicted ? num(c.shift_ratio_se) : "",
-                      num(r.covariance_tracked ? c.covariance_vs_theory.relative() : NAN),
-                      num(r.covariance_tracked ? c.covariance_vs_theory.relative_se() : NAN),
+                      num(r.covariance_tracked ? c.covariance_vs_theory.relative : NAN),
+                      num(r.covariance_tracked ? c.covariance_vs_theory.relative_se : NAN),
                       num(r.covariance_tracked ? c.covariance_vs_theory.max_abs_z : NAN)});
     }
   }

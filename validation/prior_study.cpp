@@ -26,7 +26,7 @@ constexpr Eigen::Index kBatches = 32;
 constexpr Eigen::Index kMaxPointsWithCovariance = 32;
 // Family-wise level of the "consistent with zero" χ² check at each width.
 constexpr double kChiSquareLevel = 1e-3;
-// Allowed distance of the NNGP-discrepancy slope from −1 (the criterion).
+// Allowed distance of the NNGP-discrepancy slope from −1 (O(1/N) within 0.15 in the exponent).
 constexpr double kSlopeTolerance = 0.15;
 
 // Leave-one-batch-out merges of B accumulators, with prefix and suffix merges (O(B)).
@@ -142,7 +142,7 @@ PriorLayerScaling scale_layer(std::size_t index, const std::vector<PriorWidthRes
   // Smallest width from which C_GP + μ is consistent at every larger width.
   auto consistent = [&](const PriorLayerComparison& c) {
     return covariance_tracked ? c.chi_square_corrected.p_value >= kChiSquareLevel
-                              : c.mean_vs_corrected.max_abs_z <= c.mean_vs_corrected.bonferroni_threshold;
+                              : c.mean_vs_corrected.max_abs_z <= c.mean_vs_corrected.bonferroni_z;
   };
   for (std::size_t i = widths.size(); i-- > 0;) {
     if (!consistent(widths[i].layers[index])) break;

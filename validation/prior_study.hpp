@@ -1,5 +1,5 @@
 #pragma once
-// The prior study (foundation issue): for each width N, exact prior sampling of M
+// The prior study (`kernelmc prior`): for each width N, exact prior sampling of M
 // networks and the analytic prior theory, compared layer by layer:
 //   E_MC[C^(l)] against C_GP (NNGP) and against C_GP + μ (THEORY.md §3.4);
 //   N·Cov_MC of the kernel entries against NΣ^(l) (THEORY.md §3.1, §3.4);
@@ -24,11 +24,11 @@ struct PriorLayerComparison {
   Eigen::MatrixXd mean_se;              // its Monte Carlo SE, √(Var/M)
   Eigen::MatrixXd scaled_covariance;    // N·Cov_MC over upper-triangle entries, K×K (empty if not tracked)
   Eigen::MatrixXd scaled_covariance_se; // jackknife SE over batches
-  Discrepancy mean_vs_nngp;             // E_MC − C_GP
-  Discrepancy mean_vs_corrected;        // E_MC − (C_GP + μ)
+  TheoryComparison mean_vs_nngp;         // E_MC − C_GP
+  TheoryComparison mean_vs_corrected;    // E_MC − (C_GP + μ)
   ChiSquareTest chi_square_nngp;        // with the full covariance of the mean entries
   ChiSquareTest chi_square_corrected;
-  Discrepancy covariance_vs_theory;     // N·Cov_MC − NΣ (when tracked)
+  TheoryComparison covariance_vs_theory; // N·Cov_MC − NΣ (when tracked)
   bool shift_predicted = false;         // μ^(l) ≠ 0 (the first hidden layer has μ = 0)
   double shift_ratio = 0.0;             // ⟨E_MC − C_GP, μ⟩/⟨μ, μ⟩: 1 if μ is the whole shift (if predicted)
   double shift_ratio_se = 0.0;

@@ -15,6 +15,8 @@
 #include "theory/jacobian_operators.hpp"
 #include "theory/nngp.hpp"
 #include "theory/one_loop.hpp"
+#include "theory/one_loop_operator.hpp"
+#include "theory/one_loop_route.hpp"
 #include "theory/prediction.hpp"
 #include "theory/prior_covariance.hpp"
 #include "theory/prior_moments.hpp"
@@ -119,6 +121,135 @@ CovarianceSummary summarise_covariance(const Eigen::MatrixXd& sigma, const Eigen
   return s;
 }
 
+// μ^(l) and the summaries of Σ^(l) on the training block, from the explicit prior moments.
+void fill_explicit_prior(TheoryRunResult& r, const theory::PriorMoments& prior, Eigen::Index n) {
+  const Eigen::Index P = r.points;
+  const Eigen::MatrixXd target = target_direction(r.targets);
+  const std::vector<Eigen::Index> train = training_triangle_indices(P, n);
+  const bool write_sigma = static_cast<double>(train.size() * train.size()) <= theory::kMaxExplicitCovarianceEntries;
+  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
+    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    const Eigen::MatrixXd sigma = prior.covariance[static_cast<std::size_t>(l - 1)](train, train);
+    const Eigen::MatrixXd sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)](train, train);
+    layer.covariance = summarise_covariance(sigma, sigma_se, layer.nngp, target, r.scale);
+    if (write_sigma && l >= 2) layer.covariance_matrix = sigma;
+    layer.mean_shift = prior.mean_shift.layer(l).topLeftCorner(P, P);
+    layer.mean_shift_se = prior.mean_shift_standard_error.layer(l).topLeftCorner(P, P);
+  }
+}
+
+// The one-loop kernels' training blocks into the layers.
+void fill_one_loop_layers(TheoryRunResult& r, const core::KernelStack& tilts, const core::KernelStack& adaptation,
+                          const core::KernelStack& adaptation_se) {
+  const Eigen::Index P = r.points;
+  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
+    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    layer.one_loop_tilt = tilts.layer(l).topLeftCorner(P, P);
+    layer.adaptation = adaptation.layer(l).topLeftCorner(P, P);
+    layer.adaptation_se = adaptation_se.layer(l).topLeftCorner(P, P);
+  }
+}
+
+// δC^(l) = Σ^(l)[G^(l)] and the one-loop predictions (THEORY.md §5.2, gradient/Hessian
+// route) with the explicit quadrature Σ.
+void explicit_quadrature_one_loop(TheoryRunResult& r, const theory::PriorMoments& prior,
+                                  const core::TheorySettings& settings) {
+  const core::ModelSpec& spec = r.spec;
+  const Eigen::Index top = spec.depth() + 1;
+  const Eigen::Index n = prior.nngp.layer(1).rows();
+  const Eigen::MatrixXd& Y = r.targets;
+  const std::vector<theory::JacobianOperator> jacobians =
+      theory::jacobian_operators(spec, prior.nngp, settings.quadrature_tolerance);
+  const Eigen::MatrixXd G = theory::likelihood_gradient(prior.nngp.layer(top), Y, spec.kappa);
+  const core::KernelStack gradients = theory::backpropagate_gradient(jacobians, G);
+  core::KernelStack tilts = core::zero_kernel_stack(top, n), adaptation = core::zero_kernel_stack(top, n);
+  for (Eigen::Index l = 2; l <= top; ++l) {
+    tilts.layer(l) = gradients.layer(l) / static_cast<double>(spec.width(l - 1));
+    adaptation.layer(l) =
+        apply_explicit_covariance(prior.covariance[static_cast<std::size_t>(l - 1)], gradients.layer(l));
+  }
+  fill_one_loop_layers(r, tilts, adaptation, core::zero_kernel_stack(top, n));
+  const Eigen::MatrixXd& sigma_top = prior.covariance[static_cast<std::size_t>(top - 1)];
+  const theory::CovarianceOperator apply = [&](const Eigen::MatrixXd& M) {
+    return apply_explicit_covariance(sigma_top, M);
+  };
+  const theory::GpPrediction base = theory::gp_prediction(prior.nngp.layer(top), Y, spec.kappa);
+  const theory::PredictiveCorrections c = theory::predictive_corrections(
+      prior.nngp.layer(top), Y, spec.kappa, prior.mean_shift.layer(top) + adaptation.layer(top), apply);
+  r.one_loop_prediction.mean = base.mean + c.mean_shift + c.mean_curvature;
+  r.one_loop_prediction.variance =
+      (c.variance_fluctuation.colwise() + (c.variance_shift + c.variance_curvature)).colwise() + base.variance;
+  r.one_loop_prediction.mean_se = Eigen::MatrixXd::Zero(n - r.points, Y.cols());
+  r.one_loop_prediction.variance_se = Eigen::MatrixXd::Zero(n - r.points, Y.cols());
+}
+
+// Prior moments, δC and the one-loop predictions with the explicit K×K Σ (quadrature) or
+// its Monte Carlo replicates (the library's one-loop routes, with standard errors).
+void run_explicit_one_loop(TheoryRunResult& r, const core::Dataset& data, const Eigen::MatrixXd& X,
+                           const core::TheorySettings& settings, Observer& observer) {
+  const std::uint64_t seed = r.config.run.seed;
+  theory::PriorMoments prior;
+  {
+    Stage stage(observer, r, "prior moments (mu, Sigma)");
+    prior = theory::prior_moments(r.spec, X, settings, seed);
+  }
+  fill_explicit_prior(r, prior, X.rows());
+  Stage stage(observer, r, "one loop (delta C and predictions)");
+  if (r.four_point_method != core::FourPointMethod::monte_carlo) {
+    explicit_quadrature_one_loop(r, prior, settings);
+    return;
+  }
+  const theory::OneLoopPrediction one = theory::one_loop_prediction(r.spec, X, r.targets, settings, seed);
+  fill_one_loop_layers(r, one.tilts, one.adaptation, one.adaptation_standard_error);
+  const theory::OneLoopGpPrediction gp = theory::one_loop_gp_prediction(r.spec, data, r.test.inputs, settings, seed);
+  r.one_loop_prediction = {gp.mean, gp.variance, gp.mean_standard_error, gp.variance_standard_error};
+}
+
+// Summaries of Σ^(l) from its pair-local entries on the training block (the operator route):
+// the diagonal, off-diagonal and trace variances; the target variance and the Frobenius norm
+// need entries beyond the pairs and are not computed (NaN).
+CovarianceSummary summarise_pair_covariance(const theory::PairCovariance& sigma, const theory::PairCovariance& se,
+                                            Eigen::Index P, double scale) {
+  CovarianceSummary s;
+  const double p = static_cast<double>(P);
+  s.diagonal_variance = scale * sigma.diagonal.diagonal().head(P).mean();
+  s.diagonal_variance_se = scale * se.diagonal.diagonal().head(P).mean();
+  s.trace_variance = scale * sigma.diagonal.topLeftCorner(P, P).sum();
+  s.trace_variance_se = scale * se.diagonal.topLeftCorner(P, P).sum();
+  if (P > 1) {
+    const double pairs = p * (p - 1.0) / 2.0;
+    const Eigen::MatrixXd off = sigma.off_diagonal.topLeftCorner(P, P), off_se = se.off_diagonal.topLeftCorner(P, P);
+    s.off_diagonal_variance = scale * (off.sum() - off.trace()) / (2.0 * pairs);
+    s.off_diagonal_variance_se = scale * (off_se.sum() - off_se.trace()) / (2.0 * pairs);
+  }
+  s.target_variance = s.target_variance_se = s.target_relative_variance = s.frobenius = kNaN;
+  return s;
+}
+
+// μ, Σ's pair-local summaries and δC without any K×K object (theory/one_loop_operator); the
+// one-loop predictions are not computed on this route (NaN).
+void run_operator_one_loop(TheoryRunResult& r, const Eigen::MatrixXd& X, const core::TheorySettings& settings,
+                           Observer& observer) {
+  const Eigen::Index P = r.points;
+  Stage stage(observer, r, "one loop, operator route (mu, Sigma pairs, delta C)");
+  const theory::OperatorOneLoop one = theory::operator_one_loop(r.spec, X, r.targets, settings, r.config.run.seed);
+  r.routes.push_back("one loop: " + one.description);
+  r.routes.push_back("one-loop predictions: not computed on the operator route (the gradient/Hessian route needs "
+                     "P(D + T) + TD applications of Sigma); Sigma summaries target_variance and frobenius: not "
+                     "computed (they need entries beyond the pair-local ones)");
+  r.four_point_method = one.one_loop.method_used;
+  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
+    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    layer.covariance =
+        summarise_pair_covariance(one.covariance.layer(l), one.covariance_standard_error.layer(l), P, r.scale);
+    layer.mean_shift = one.one_loop.mean_shift.layer(l).topLeftCorner(P, P);
+    layer.mean_shift_se = one.one_loop.mean_shift_standard_error.layer(l).topLeftCorner(P, P);
+  }
+  fill_one_loop_layers(r, one.one_loop.tilts, one.one_loop.adaptation, one.one_loop.adaptation_standard_error);
+  const Eigen::MatrixXd nan = Eigen::MatrixXd::Constant(X.rows() - P, r.targets.cols(), kNaN);
+  r.one_loop_prediction = {nan, nan, nan, nan};
+}
+
 // The FB settings the run uses (see the header: automatic choices for importance sampling).
 theory::FbSettings resolve_fb_settings(const core::ModelSpec& spec, Eigen::Index P, const core::FbSettings& given,
                                        std::vector<std::string>& routes) {
@@ -170,6 +301,43 @@ theory::FbSettings resolve_fb_settings(const core::ModelSpec& spec, Eigen::Index
   }
   routes.push_back(note);
   return s;
+}
+
+// FB (THEORY.md §4.3–§4.5) and the NNGP and FB predictors at the test points.
+void run_fb(TheoryRunResult& r, const core::Dataset& data, Observer& observer) {
+  const core::ModelSpec& spec = r.spec;
+  const Eigen::Index top = spec.depth() + 1;
+  const Eigen::MatrixXd target = target_direction(r.targets);
+  const theory::FbSettings fb_settings = resolve_fb_settings(spec, r.points, r.config.fb, r.routes);
+  theory::FbSolution fb;
+  {
+    Stage stage(observer, r, "FB solve");
+    fb = theory::solve_fb(spec, data, fb_settings);
+  }
+  r.fb.method = fb.method;
+  r.fb.settings = fb_settings;
+  r.fb.iterations = fb.iterations;
+  r.fb.residual_history = fb.residual_history;
+  r.fb.residual = fb.residual_history.empty() ? 0.0 : fb.residual_history.back();
+  r.fb.homotopy_steps = fb.homotopy_steps;
+  r.fb.truncation_order = fb.truncation_order;
+  for (Eigen::Index l = 1; l <= top; ++l) {
+    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    layer.fb_kernel = fb.kernels.layer(l);
+    layer.fb_kernel_error = fb.kernel_errors.layer(l);
+    layer.fb_tilt = fb.tilts.layer(l);
+    layer.fb_effective_sample_size = fb.effective_sample_size.size() >= static_cast<std::size_t>(l)
+                                         ? fb.effective_sample_size[static_cast<std::size_t>(l - 1)]
+                                         : kNaN;
+    layer.fb_target_adaptation = r.scale * pairing(target, fb.kernels.layer(l) - fb.nngp.layer(l));
+    layer.fb_target_adaptation_error = r.scale * pairing(target.cwiseAbs(), fb.kernel_errors.layer(l));
+  }
+  Stage stage(observer, r, "predictions (NNGP, FB)");
+  const Eigen::Index T = r.test.inputs.rows(), D = r.targets.cols();
+  const theory::GpPrediction gp = theory::nngp_prediction(spec, data, r.test.inputs, r.config.theory);
+  r.nngp_prediction = {gp.mean, gp.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D), Eigen::MatrixXd::Zero(T, D)};
+  const theory::GpPrediction f = theory::fb_prediction(spec, data, r.test.inputs, fb, fb_settings);
+  r.fb_prediction = {f.mean, f.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D), Eigen::MatrixXd::Zero(T, D)};
 }
 
 std::string width_list(const core::ModelSpec& spec) {
@@ -327,17 +495,10 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
   r.scale = equal_widths ? static_cast<double>(spec.widths.front()) : 1.0;
   const Eigen::Index P = r.points;
   const Eigen::Index top = spec.depth() + 1;
-  const double kappa = spec.kappa;
-  const std::uint64_t seed = config.run.seed;
-  const Eigen::MatrixXd& Y = data.targets;
-  const Eigen::MatrixXd target = target_direction(Y);
 
   r.test = make_test_points(config, data);
   r.routes.push_back("test points: " + r.test.source);
   const Eigen::MatrixXd X = theory::augmented_inputs(data, r.test.inputs);
-  const Eigen::Index n = X.rows();
-  const Eigen::Index T = n - P;
-  const double K = static_cast<double>(core::triangle_size(n));
 
   r.layers.resize(static_cast<std::size_t>(top));
   for (Eigen::Index l = 1; l <= top; ++l) r.layers[static_cast<std::size_t>(l - 1)].layer = l;
@@ -351,143 +512,23 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
   for (Eigen::Index l = 1; l <= top; ++l)
     r.layers[static_cast<std::size_t>(l - 1)].nngp = nngp.layer(l).topLeftCorner(P, P);
 
-  core::TheorySettings theory_settings = config.theory;
-  const bool exact_four_point =
-      spec.activation == core::Activation::erf || spec.activation == core::Activation::linear;
-  const bool explicit_fits = K * K <= kMaxExplicitCovarianceEntries;
-  if (theory_settings.four_point == core::FourPointMethod::automatic && exact_four_point && explicit_fits &&
-      n > theory_settings.quadrature_max_points) {
-    theory_settings.four_point = core::FourPointMethod::quadrature;
-    r.routes.push_back("4-point functions: exact closed form (automatic: " +
-                       std::string(core::activation_name(spec.activation)) + " with P + T = " + std::to_string(n) +
-                       " > theory.quadrature_max_points: exact, and lighter than the Monte Carlo route's " +
-                       std::to_string(theory::kFourPointBatches) + " K x K replicates per layer)");
-  }
-  const core::FourPointMethod four_point = theory::four_point_method_for(spec, nngp, theory_settings);
-  r.four_point_method = four_point;
-  const bool monte_carlo = four_point == core::FourPointMethod::monte_carlo;
-  const double bytes =
-      8.0 * K * K * static_cast<double>(spec.depth()) * (monte_carlo ? static_cast<double>(theory::kFourPointBatches) : 4.0);
-  if (monte_carlo ? bytes > kMaxReplicateBytes : !explicit_fits) {
-    r.one_loop_skipped = "P + T = " + std::to_string(n) + " points: the " +
-                         (monte_carlo ? "Monte Carlo replicates of the K x K covariances need " +
-                                            format_number(bytes / 1e9) + " GB (limit " +
-                                            format_number(kMaxReplicateBytes / 1e9) + " GB)"
-                                      : "explicit covariance has K^2 = " + format_number(K * K) + " entries (limit " +
-                                            format_number(kMaxExplicitCovarianceEntries) + ")") +
-                         "; mu, Sigma, the one-loop kernels and predictions are not computed";
-    r.routes.push_back("one loop: not computed: " + r.one_loop_skipped);
-  } else {
-    r.routes.push_back(std::string("one loop: 4-point functions by ") +
-                       std::string(core::four_point_method_name(four_point)) +
-                       (monte_carlo ? " (standard errors from the library's batch replicates)"
-                                    : " (explicit Sigma, deterministic)") +
-                       ", once on the P + T = " + std::to_string(n) + " augmented inputs");
-  }
-
-  // ---- Prior moments and the one-loop posterior (THEORY.md §3.4, §4.6, §5.1, §5.2).
-  if (r.one_loop_skipped.empty()) {
-    r.one_loop_computed = true;
-    theory::PriorMoments prior;
-    {
-      Stage stage(observer, r, "prior moments (mu, Sigma)");
-      prior = theory::prior_moments(spec, X, theory_settings, seed);
-    }
-    const std::vector<Eigen::Index> train = training_triangle_indices(P, n);
-    const bool write_sigma = static_cast<double>(train.size() * train.size()) <= kMaxExplicitCovarianceEntries;
-    for (Eigen::Index l = 1; l <= top; ++l) {
-      TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
-      const Eigen::MatrixXd sigma = prior.covariance[static_cast<std::size_t>(l - 1)](train, train);
-      const Eigen::MatrixXd sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)](train, train);
-      layer.covariance = summarise_covariance(sigma, sigma_se, layer.nngp, target, r.scale);
-      if (write_sigma && l >= 2) layer.covariance_matrix = sigma;
-      layer.mean_shift = prior.mean_shift.layer(l).topLeftCorner(P, P);
-      layer.mean_shift_se = prior.mean_shift_standard_error.layer(l).topLeftCorner(P, P);
-    }
-
-    Stage stage(observer, r, "one loop (delta C and predictions)");
-    core::KernelStack tilts, adaptation, adaptation_se;
-    if (!monte_carlo) {
-      // δC^(l) = Σ^(l)[G^(l)] with the explicit Σ (theory/one_loop: first_order_adaptation).
-      const std::vector<theory::JacobianOperator> jacobians =
-          theory::jacobian_operators(spec, prior.nngp, theory_settings.quadrature_tolerance);
-      const Eigen::MatrixXd G = theory::likelihood_gradient(prior.nngp.layer(top), Y, kappa);
-      const core::KernelStack gradients = theory::backpropagate_gradient(jacobians, G);
-      tilts = core::zero_kernel_stack(top, n);
-      adaptation = core::zero_kernel_stack(top, n);
-      adaptation_se = core::zero_kernel_stack(top, n);
-      for (Eigen::Index l = 2; l <= top; ++l) {
-        tilts.layer(l) = gradients.layer(l) / static_cast<double>(spec.width(l - 1));
-        adaptation.layer(l) =
-            apply_explicit_covariance(prior.covariance[static_cast<std::size_t>(l - 1)], gradients.layer(l));
-      }
-      // THEORY.md §5.2 by the gradient/Hessian route with Σ^(L+1) explicit.
-      const Eigen::MatrixXd& sigma_top = prior.covariance[static_cast<std::size_t>(top - 1)];
-      const theory::CovarianceOperator apply = [&](const Eigen::MatrixXd& M) {
-        return apply_explicit_covariance(sigma_top, M);
-      };
-      const theory::GpPrediction base = theory::gp_prediction(prior.nngp.layer(top), Y, kappa);
-      const theory::PredictiveCorrections c = theory::predictive_corrections(
-          prior.nngp.layer(top), Y, kappa, prior.mean_shift.layer(top) + adaptation.layer(top), apply);
-      r.one_loop_prediction.mean = base.mean + c.mean_shift + c.mean_curvature;
-      r.one_loop_prediction.variance =
-          (c.variance_fluctuation.colwise() + (c.variance_shift + c.variance_curvature)).colwise() + base.variance;
-      r.one_loop_prediction.mean_se = Eigen::MatrixXd::Zero(T, Y.cols());
-      r.one_loop_prediction.variance_se = Eigen::MatrixXd::Zero(T, Y.cols());
-    } else {
-      const theory::OneLoopPrediction one = theory::one_loop_prediction(spec, X, Y, theory_settings, seed);
-      tilts = one.tilts;
-      adaptation = one.adaptation;
-      adaptation_se = one.adaptation_standard_error;
-      const theory::OneLoopGpPrediction gp =
-          theory::one_loop_gp_prediction(spec, data, r.test.inputs, theory_settings, seed);
-      r.one_loop_prediction = {gp.mean, gp.variance, gp.mean_standard_error, gp.variance_standard_error};
-    }
-    for (Eigen::Index l = 1; l <= top; ++l) {
-      TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
-      layer.one_loop_tilt = tilts.layer(l).topLeftCorner(P, P);
-      layer.adaptation = adaptation.layer(l).topLeftCorner(P, P);
-      layer.adaptation_se = adaptation_se.layer(l).topLeftCorner(P, P);
-      layer.one_loop_mean = layer.nngp + layer.mean_shift + layer.adaptation;
-      layer.one_loop_target_adaptation = r.scale * pairing(target, layer.adaptation);
-      layer.one_loop_target_adaptation_se = r.scale * pairing(target.cwiseAbs(), layer.adaptation_se);
-    }
-  }
-
-  // ---- FB (THEORY.md §4.3–§4.5) and its predictor at the test points.
-  const theory::FbSettings fb_settings = resolve_fb_settings(spec, P, config.fb, r.routes);
-  theory::FbSolution fb;
-  {
-    Stage stage(observer, r, "FB solve");
-    fb = theory::solve_fb(spec, data, fb_settings);
-  }
-  r.fb.method = fb.method;
-  r.fb.settings = fb_settings;
-  r.fb.iterations = fb.iterations;
-  r.fb.residual_history = fb.residual_history;
-  r.fb.residual = fb.residual_history.empty() ? 0.0 : fb.residual_history.back();
-  r.fb.homotopy_steps = fb.homotopy_steps;
-  r.fb.truncation_order = fb.truncation_order;
+  const theory::OneLoopRouteChoice route = theory::choose_one_loop_route(spec, nngp, config.theory, true);
+  r.routes.insert(r.routes.end(), route.reasons.begin(), route.reasons.end());
+  r.four_point_method = route.four_point;
+  r.one_loop_computed = true;
+  if (route.route == theory::OneLoopRoute::explicit_covariance)
+    run_explicit_one_loop(r, data, X, route.settings, observer);
+  else
+    run_operator_one_loop(r, X, route.settings, observer);
+  const Eigen::MatrixXd target = target_direction(r.targets);
   for (Eigen::Index l = 1; l <= top; ++l) {
     TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
-    layer.fb_kernel = fb.kernels.layer(l);
-    layer.fb_kernel_error = fb.kernel_errors.layer(l);
-    layer.fb_tilt = fb.tilts.layer(l);
-    layer.fb_effective_sample_size = fb.effective_sample_size.size() >= static_cast<std::size_t>(l)
-                                         ? fb.effective_sample_size[static_cast<std::size_t>(l - 1)]
-                                         : kNaN;
-    layer.fb_target_adaptation = r.scale * pairing(target, fb.kernels.layer(l) - fb.nngp.layer(l));
-    layer.fb_target_adaptation_error = r.scale * pairing(target.cwiseAbs(), fb.kernel_errors.layer(l));
+    layer.one_loop_mean = layer.nngp + layer.mean_shift + layer.adaptation;
+    layer.one_loop_target_adaptation = r.scale * pairing(target, layer.adaptation);
+    layer.one_loop_target_adaptation_se = r.scale * pairing(target.cwiseAbs(), layer.adaptation_se);
   }
-  {
-    Stage stage(observer, r, "predictions (NNGP, FB)");
-    const theory::GpPrediction gp = theory::nngp_prediction(spec, data, r.test.inputs, theory_settings);
-    const Eigen::Index D = Y.cols();
-    r.nngp_prediction = {gp.mean, gp.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D),
-                         Eigen::MatrixXd::Zero(T, D)};
-    const theory::GpPrediction f = theory::fb_prediction(spec, data, r.test.inputs, fb, fb_settings);
-    r.fb_prediction = {f.mean, f.variance.replicate(1, D), Eigen::MatrixXd::Zero(T, D), Eigen::MatrixXd::Zero(T, D)};
-  }
+
+  run_fb(r, data, observer);
 
   // ---- Exact oracles for linear networks (THEORY.md §7) and the exactness statements.
   {

@@ -1,6 +1,6 @@
 #pragma once
-// `kernelmc theory`: every analytic prediction for every layer of one configuration
-// (issue 4, item 7), with no sampling.
+// `kernelmc theory`: every analytic prediction for every layer of one configuration, with no
+// sampling.
 //   THEORY.md §2    NNGP kernels C_GP^(l);
 //   THEORY.md §3.4  prior mean shift μ^(l) and covariance Σ^(l) (summaries; Σ itself when small);
 //   THEORY.md §4.3–§4.5  MAP forward–backward kernels C_FB^(l) and tilts C̃^(l);
@@ -21,15 +21,14 @@
 //   (each entry depends only on the kernel entries among its own inputs; with zero
 //   likelihood gradient on the test rows δC's training block is Σ_train[G_train]), so one
 //   4-point computation serves the layer report and the predictions.
-// - 4-point functions: theory.four_point = automatic with erf or linear φ uses the exact
-//   (closed-form) quadrature route also beyond theory.quadrature_max_points, while the
-//   explicit K×K matrices fit (K² ≤ kMaxExplicitCovarianceEntries, K = (P+T)(P+T+1)/2):
-//   the Monte Carlo route keeps kFourPointBatches K×K replicates per layer, which at
-//   P = 64 would need gigabytes. With quadrature δC and the one-loop predictions come
-//   from the explicit Σ (deterministic, no standard errors); with Monte Carlo from the
-//   library's replicate route (theory/one_loop, theory/prediction), with standard errors.
-//   When neither fits in memory, the one-loop parts are not computed and the reason is
-//   recorded.
+// - One loop: theory::choose_one_loop_route decides (with the exact 4-point route for erf and
+//   linear φ beyond theory.quadrature_max_points while the explicit K×K Σ fits,
+//   K = (P+T)(P+T+1)/2). Explicit route with quadrature: δC and the one-loop predictions
+//   from the explicit Σ (deterministic, no standard errors); with Monte Carlo: the library's
+//   replicate routes (theory/one_loop, theory/prediction), with standard errors. Where the
+//   explicit Σ does not fit, the operator route (theory/one_loop_operator): μ, Σ's pair-local
+//   summaries and δC without a K×K object; the one-loop predictions and the Σ summaries that
+//   need more than the pair-local entries (target variance, Frobenius norm) are NaN there.
 // - FB: theory.fb.method = automatic resolves as the solver does (linear closed form for
 //   linear φ, tensor quadrature for P ≤ 5, importance sampling beyond) and then, for
 //   importance sampling only, turns theory.fb.exact_first_order off for a non-linear φ with
@@ -53,12 +52,6 @@ namespace kernelmc::validation {
 // Held-out test points drawn for generated data sets: 4 = one per XOR cluster (point α sits
 // at centre α mod 4).
 inline constexpr Eigen::Index kHeldOutTestPoints = 4;
-// Largest K² (K = (P+T)(P+T+1)/2) for which Σ is formed explicitly by the exact 4-point
-// route and written as .npy: 1e7 doubles = 80 MB per matrix (P + T ≤ 79).
-inline constexpr double kMaxExplicitCovarianceEntries = 1e7;
-// Largest memory (bytes) of the Monte Carlo route's kFourPointBatches K×K replicates per
-// layer before the one-loop parts are skipped.
-inline constexpr double kMaxReplicateBytes = 2e9;
 // Automatic FB with importance sampling: at most this many S·P²·L (draws × P² × layers)
 // per solve. Measured: S = 5000, P = 64, L = 3 (6.1e7) solves with error estimates in
 // 6.5 s on the shared 2-core machine (load ≈ 4); S = 1e5 took 91 s without them. 4e7 gives
@@ -147,7 +140,7 @@ struct LinearOracles {
   double exact_hidden_kernel_error = 0.0;
 };
 
-// One theory's claim for this configuration (issue 4, item 5).
+// One theory's claim for this configuration.
 struct ExactnessStatement {
   std::string theory;
   bool exact = false;
@@ -164,7 +157,7 @@ struct TheoryRunResult {
   TestPoints test;
   std::vector<TheoryLayer> layers;  // [l − 1] = layer l, l = 1..L+1
   bool one_loop_computed = false;
-  std::string one_loop_skipped;      // the reason, when not computed
+  std::string one_loop_skipped;      // the reason, when not computed (no route skips it today)
   core::FourPointMethod four_point_method = core::FourPointMethod::quadrature;  // used
   FbRunSummary fb;
   PredictionSet nngp_prediction, fb_prediction, one_loop_prediction;

@@ -49,9 +49,7 @@ int theory_colour(const std::string& theory) {
 
 const TheoryComparison* find_comparison(const LayerValidation& layer, const std::string& theory,
                                         const std::string& quantity) {
-  for (const TheoryComparison& tc : layer.comparisons)
-    if (tc.theory == theory && tc.quantity == quantity) return &tc;
-  return nullptr;
+  return validation::find_comparison(layer.comparisons, theory, quantity);
 }
 
 const TheoryScaling* find_scaling(const ValidationResult& r, Eigen::Index layer, const std::string& theory,
@@ -86,7 +84,10 @@ std::vector<std::size_t> widths_by_size(const ValidationResult& r, bool compared
 
 std::string row_text(const std::vector<double>& values) {
   std::string line;
-  for (std::size_t i = 0; i < values.size(); ++i) line += (i ? " " : "") + gnuplot_number(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += gnuplot_number(values[i]);
+  }
   return line + "\n";
 }
 
@@ -237,6 +238,91 @@ std::string empty_panel(const std::string& note) {
          " at graph 0.5, graph 0.5 center\n  set yrange [1:10]\n  plot 1/0 notitle\n  unset label 1\n";
 }
 
+// One block of discrepancy_vs_width.dat: layer slot li, `quantity`, a row per compared
+// width (`order`, widths N) with 8 columns per theory; returns values[t][column][width].
+std::vector<std::vector<std::vector<double>>> discrepancy_rows(const ValidationResult& r,
+                                                               const std::vector<std::size_t>& order,
+                                                               const std::vector<double>& N, std::size_t li,
+                                                               const char* quantity, int block,
+                                                               std::ostringstream& data) {
+  const Eigen::Index layer = r.widths[order.front()].layers[li].layer;
+  const std::vector<std::string> theories = theories_of(r, li, quantity);
+  const std::string l = std::to_string(layer);
+  const bool mean = std::string(quantity) == "posterior_mean";
+  if (block) data << "\n\n";
+  data << "# index " << block << ": layer " << l << ", "
+       << (mean ? "E_post[C] against the theory" : "Delta C_MC against the predicted adaptation") << "\n";
+  std::vector<std::string> columns = {"N"};
+  const char* suffixes[] = {"relative", "relative_se", "relative_excess", "relative_fit",
+                            "frobenius", "frobenius_se", "excess", "fit"};
+  for (const std::string& t : theories)
+    for (const char* s : suffixes) columns.push_back(t + "_" + s);
+  data << column_header(columns);
+  // columns[t][k][width]
+  std::vector<std::vector<std::vector<double>>> values(theories.size(), std::vector<std::vector<double>>(8));
+  for (std::size_t wi = 0; wi < order.size(); ++wi) {
+    const WidthValidation& w = r.widths[order[wi]];
+    std::vector<double> row = {N[wi]};
+    for (std::size_t t = 0; t < theories.size(); ++t) {
+      const TheoryComparison* tc = find_comparison(w.layers[li], theories[t], quantity);
+      const TheoryScaling* s = find_scaling(r, layer, theories[t], quantity);
+      std::vector<double> v(8, kNaN);
+      if (tc) {
+        const double ref = tc->relative > 0.0 ? tc->frobenius / tc->relative : kNaN;
+        const double fit = s && s->fit.valid() ? s->fit.amplitude * std::pow(N[wi], s->fit.exponent) : kNaN;
+        v = {tc->relative, tc->relative_se, tc->excess_frobenius / ref, fit / ref,
+             tc->frobenius, tc->frobenius_se, tc->excess_frobenius, fit};
+      }
+      for (int k = 0; k < 8; ++k) values[t][static_cast<std::size_t>(k)].push_back(v[static_cast<std::size_t>(k)]);
+      row.insert(row.end(), v.begin(), v.end());
+    }
+    data << row_text(row);
+  }
+  return values;
+}
+
+// The panel of one block: D/ref with its error bars (filled), the excess (open) and the fit
+// (dashed).
+std::string discrepancy_panel(const ValidationResult& r, std::size_t li, const char* quantity, int block,
+                              const std::vector<std::vector<std::vector<double>>>& values) {
+  const Eigen::Index layer = r.widths[widths_by_size(r, true).front()].layers[li].layer;
+  const std::vector<std::string> theories = theories_of(r, li, quantity);
+  const std::string l = std::to_string(layer);
+  const bool mean = std::string(quantity) == "posterior_mean";
+  const std::string file = gnuplot_quoted("discrepancy_vs_width.dat");
+  std::ostringstream body;
+  body << "  set title " << gnuplot_quoted("layer " + l + ": " + (mean ? "E_post[C] vs theory" : "Delta C_MC vs theory"))
+       << "\n  set ylabel "
+       << gnuplot_quoted(mean ? "|E_post - theory|_F / |C_GP|_F" : "|Delta C_MC - theory|_F / |dC_1loop|_F") << "\n"
+       << "  set autoscale y\n";
+  std::vector<std::string> items;
+  for (std::size_t t = 0; t < theories.size(); ++t) {
+    const int c = 2 + 8 * static_cast<int>(t);
+    const std::string lc = " lc " + std::to_string(theory_colour(theories[t]));
+    const std::string name = theory_label(theories[t], quantity);
+    if (any_positive(values[t][0]))
+      items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c) + ":" +
+                      std::to_string(c + 1) + " with yerrorbars pt 7 ps 0.8" + lc + " title " + gnuplot_quoted(name));
+    if (any_positive(values[t][2]))
+      items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c + 2) +
+                      " with points pt 6 ps 1.2" + lc + " notitle");
+    const TheoryScaling* s = find_scaling(r, layer, theories[t], quantity);
+    if (s && s->fit.valid() && any_positive(values[t][3]))
+      items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c + 3) +
+                      " with lines dt 2" + lc + " title " +
+                      gnuplot_quoted("fit of excess: b = " + short_number(s->fit.exponent, "%.2f") + " +- " +
+                                     short_number(s->fit.exponent_se, "%.2f")));
+  }
+  if (items.empty()) {
+    body << empty_panel("no positive discrepancy");
+  } else {
+    body << "  plot ";
+    for (std::size_t i = 0; i < items.size(); ++i) body << (i ? ", " : "") << items[i];
+    body << "\n";
+  }
+  return body.str();
+}
+
 Figure discrepancy_figure(const ValidationResult& r) {
   const std::vector<std::size_t> order = widths_by_size(r, true);
   std::vector<double> N;
@@ -245,7 +331,6 @@ Figure discrepancy_figure(const ValidationResult& r) {
   const char* quantities[] = {"posterior_mean", "adaptation"};
   Figure f;
   f.base = "discrepancy_vs_width";
-  const std::string file = gnuplot_quoted(f.base + ".dat");
   std::ostringstream data, body;
   data << "# kernelmc validate: relative Frobenius discrepancy against the width N; " << setting_summary(r)
        << ", seed " << r.config.run.seed << "\n"
@@ -261,69 +346,7 @@ Figure discrepancy_figure(const ValidationResult& r) {
   int block = 0;
   for (const char* quantity : quantities) {
     for (std::size_t li = 0; li < layers; ++li) {
-      const Eigen::Index layer = r.widths[order.front()].layers[li].layer;
-      const std::vector<std::string> theories = theories_of(r, li, quantity);
-      const std::string l = std::to_string(layer);
-      const bool mean = std::string(quantity) == "posterior_mean";
-      if (block) data << "\n\n";
-      data << "# index " << block << ": layer " << l << ", "
-           << (mean ? "E_post[C] against the theory" : "Delta C_MC against the predicted adaptation") << "\n";
-      std::vector<std::string> columns = {"N"};
-      const char* suffixes[] = {"relative", "relative_se", "relative_excess", "relative_fit",
-                                "frobenius", "frobenius_se", "excess", "fit"};
-      for (const std::string& t : theories)
-        for (const char* s : suffixes) columns.push_back(t + "_" + s);
-      data << column_header(columns);
-      // columns[t][k][width]
-      std::vector<std::vector<std::vector<double>>> values(theories.size(), std::vector<std::vector<double>>(8));
-      for (std::size_t wi = 0; wi < order.size(); ++wi) {
-        const WidthValidation& w = r.widths[order[wi]];
-        std::vector<double> row = {N[wi]};
-        for (std::size_t t = 0; t < theories.size(); ++t) {
-          const TheoryComparison* tc = find_comparison(w.layers[li], theories[t], quantity);
-          const TheoryScaling* s = find_scaling(r, layer, theories[t], quantity);
-          std::vector<double> v(8, kNaN);
-          if (tc) {
-            const double ref = tc->relative > 0.0 ? tc->frobenius / tc->relative : kNaN;
-            const double fit = s && s->fit.valid() ? s->fit.amplitude * std::pow(N[wi], s->fit.exponent) : kNaN;
-            v = {tc->relative, tc->relative_se, tc->excess_frobenius / ref, fit / ref,
-                 tc->frobenius, tc->frobenius_se, tc->excess_frobenius, fit};
-          }
-          for (int k = 0; k < 8; ++k) values[t][static_cast<std::size_t>(k)].push_back(v[static_cast<std::size_t>(k)]);
-          row.insert(row.end(), v.begin(), v.end());
-        }
-        data << row_text(row);
-      }
-      // The panel: D/ref with its error bars (filled), the excess (open) and the fit (dashed).
-      body << "  set title " << gnuplot_quoted("layer " + l + ": " + (mean ? "E_post[C] vs theory" : "Delta C_MC vs theory"))
-           << "\n  set ylabel "
-           << gnuplot_quoted(mean ? "|E_post - theory|_F / |C_GP|_F" : "|Delta C_MC - theory|_F / |dC_1loop|_F") << "\n"
-           << "  set autoscale y\n";
-      std::vector<std::string> items;
-      for (std::size_t t = 0; t < theories.size(); ++t) {
-        const int c = 2 + 8 * static_cast<int>(t);
-        const std::string lc = " lc " + std::to_string(theory_colour(theories[t]));
-        const std::string name = theory_label(theories[t], quantity);
-        if (any_positive(values[t][0]))
-          items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c) + ":" +
-                          std::to_string(c + 1) + " with yerrorbars pt 7 ps 0.8" + lc + " title " + gnuplot_quoted(name));
-        if (any_positive(values[t][2]))
-          items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c + 2) +
-                          " with points pt 6 ps 1.2" + lc + " notitle");
-        const TheoryScaling* s = find_scaling(r, layer, theories[t], quantity);
-        if (s && s->fit.valid() && any_positive(values[t][3]))
-          items.push_back(file + " index " + std::to_string(block) + " using 1:" + std::to_string(c + 3) +
-                          " with lines dt 2" + lc + " title " +
-                          gnuplot_quoted("fit of excess: b = " + short_number(s->fit.exponent, "%.2f") + " +- " +
-                                         short_number(s->fit.exponent_se, "%.2f")));
-      }
-      if (items.empty()) {
-        body << empty_panel("no positive discrepancy");
-      } else {
-        body << "  plot ";
-        for (std::size_t i = 0; i < items.size(); ++i) body << (i ? ", " : "") << items[i];
-        body << "\n";
-      }
+      body << discrepancy_panel(r, li, quantity, block, discrepancy_rows(r, order, N, li, quantity, block, data));
       ++block;
     }
   }

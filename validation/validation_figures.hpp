@@ -1,5 +1,5 @@
 #pragma once
-// The figures of `kernelmc validate` (issue 5, item 4), drawn from a ValidationResult
+// The figures of `kernelmc validate` and `kernelmc merge`, drawn from a ValidationResult
 // (validation/validation_study.hpp) with gnuplot. Each figure is a whitespace data file
 // (.dat: '#' comments name the columns; blocks separated by two blank lines, so gnuplot's
 // `index b` selects block b), a gnuplot script (.gp, run in the figures directory) and,

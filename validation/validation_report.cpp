@@ -20,9 +20,6 @@ std::string fmt(const char* format, double value) { return detail::printf_number
 json num(double v) { return detail::number_or_null<json>(v); }
 json matrix_json(const Eigen::MatrixXd& m) { return detail::matrix_json<json>(m); }
 
-
-
-
 // CSV field: shortest exact decimal, empty for a value that does not apply (never "nan").
 std::string cell(double v) { return std::isfinite(v) ? core::format_double(v) : std::string(); }
 
@@ -37,9 +34,16 @@ std::string pm(double v, double se, const char* f = "%.4f") {
 }
 
 const TheoryComparison* find(const LayerValidation& l, const std::string& theory, const std::string& quantity) {
-  for (const auto& c : l.comparisons)
-    if (c.theory == theory && c.quantity == quantity) return &c;
-  return nullptr;
+  return find_comparison(l.comparisons, theory, quantity);
+}
+
+std::string failure_text(const TheoryFailure& f) { return "failed: " + f.reason; }
+
+// A CSV field in double quotes (RFC 4180: inner quotes doubled).
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
 }
 
 std::string header_line(const ValidationResult& r) {
@@ -54,6 +58,135 @@ std::string header_line(const ValidationResult& r) {
   return out.str();
 }
 
+// "relative +- SE" and the p-value of a comparison, "failed" for a missing one.
+std::string relative_text(const TheoryComparison* c) { return c ? pm(c->relative, c->relative_se) : "failed"; }
+std::string p_value_text(const TheoryComparison* c) { return c ? p_text(c->p_value) : ""; }
+std::string target_text(const TheoryComparison* c, const char* format) {
+  return c ? fmt(format, c->target_adaptation) : "failed";
+}
+
+std::string table_row(const WidthValidation& w, const LayerValidation& l) {
+  const TheoryComparison* gp = find(l, "nngp", "posterior_mean");
+  const TheoryComparison* ol = find(l, "one_loop", "posterior_mean");
+  const TheoryComparison* fb = find(l, "fb", "posterior_mean");
+  char line[512];
+  std::snprintf(line, sizeof line, "%5lld %5lld  %-21s %-7s %-21s %-7s %-21s %-7s %-19s %-8s %-8s\n",
+                static_cast<long long>(w.width), static_cast<long long>(l.layer), relative_text(gp).c_str(),
+                p_value_text(gp).c_str(), relative_text(ol).c_str(), p_value_text(ol).c_str(),
+                relative_text(fb).c_str(), p_value_text(fb).c_str(),
+                pm(l.target_adaptation, l.target_adaptation_se, "%.3f").c_str(),
+                target_text(find(l, "fb", "adaptation"), "%.3f").c_str(),
+                target_text(find(l, "one_loop", "adaptation"), "%.3f").c_str());
+  return line;
+}
+
+// The section of failed predictions; empty when every prediction succeeded.
+std::string markdown_failures(const ValidationResult& r) {
+  std::ostringstream md;
+  for (const auto& w : r.widths) {
+    for (const TheoryFailure& f : w.theory_failures)
+      md << "| " << w.width << " | " << f.theory << " | " << failure_text(f) << " |\n";
+  }
+  if (md.str().empty()) return {};
+  return "\n## Failed predictions\n\nThese theories have no comparison at these widths; their width-scaling "
+         "fits use the other widths.\n\n| N | theory | status |\n|---|---|---|\n" +
+         md.str();
+}
+
+json gate_json(const ConvergenceGate& g) {
+  return {{"passed", g.passed},
+          {"failures", g.failures},
+          {"worst_rhat", num(g.worst_rhat)},
+          {"min_ess_bulk", num(g.min_ess_bulk)},
+          {"suggested_draws", g.suggested_draws},
+          {"suggested_warmup", g.suggested_warmup},
+          {"advice", g.advice}};
+}
+
+json comparison_json(const TheoryComparison& c) {
+  json jc{{"theory", c.theory},
+          {"quantity", c.quantity},
+          {"prediction", matrix_json(c.prediction)},
+          {"prediction_se", matrix_json(c.prediction_se)},
+          {"z", matrix_json(c.z)},
+          {"frobenius", num(c.frobenius)},
+          {"frobenius_se", num(c.frobenius_se)},
+          {"noise_frobenius", num(c.noise_frobenius)},
+          {"excess_frobenius", num(c.excess_frobenius)},
+          {"relative", num(c.relative)},
+          {"relative_se", num(c.relative_se)},
+          {"max_abs_z", num(c.max_abs_z)},
+          {"bonferroni_z", num(c.bonferroni_z)},
+          {"entries", c.entries},
+          {"hotelling_t2", num(c.chi_square)},
+          {"rank", num(c.chi_square_rank)},
+          {"p_value", num(c.p_value)},
+          {"test_defined", c.test_defined},
+          {"consistent", c.consistent}};
+  if (c.quantity == "adaptation")
+    jc["target_adaptation_scaled"] = num(c.target_adaptation);
+  else
+    jc["cka"] = num(c.cka);
+  return jc;
+}
+
+json layer_json(const LayerValidation& l) {
+  json jl{{"layer", l.layer},
+          {"posterior_mean", matrix_json(l.posterior_mean)},
+          {"posterior_mean_se", matrix_json(l.posterior_mean_se)},
+          {"prior_mean", matrix_json(l.prior_mean)},
+          {"prior_mean_se", matrix_json(l.prior_mean_se)},
+          {"adaptation", matrix_json(l.adaptation)},
+          {"adaptation_se", matrix_json(l.adaptation_se)},
+          {"target_adaptation_scaled", num(l.target_adaptation)},
+          {"target_adaptation_scaled_se", num(l.target_adaptation_se)},
+          {"cka", num(l.cka)},
+          {"cka_se", num(l.cka_se)}};
+  jl["comparisons"] = json::array();
+  for (const auto& c : l.comparisons) jl["comparisons"].push_back(comparison_json(c));
+  return jl;
+}
+
+json width_json(const WidthValidation& w) {
+  json jw{{"width", w.width},
+          {"compared", w.compared},
+          {"gate", gate_json(w.gate)},
+          {"sampler",
+           {{"mean_accept_stat", num(w.mean_accept_stat)},
+            {"divergences", w.divergences},
+            {"min_e_bfmi", num(w.min_e_bfmi)},
+            {"max_tree_depth_hits", w.max_tree_depth_hits},
+            {"gradient_evaluations", num(w.gradient_evaluations)}}},
+          {"fb_method", w.fb_method},
+          {"seconds",
+           {{"chains_summed", w.sampling_seconds}, {"prior", w.prior_seconds}, {"theory", w.theory_seconds}}}};
+  // Only a study with a failed prediction has the key (a complete study's report is unchanged).
+  if (!w.theory_failures.empty()) {
+    jw["theory_failures"] = json::array();
+    for (const TheoryFailure& f : w.theory_failures)
+      jw["theory_failures"].push_back({{"theory", f.theory}, {"status", failure_text(f)}});
+  }
+  jw["layers"] = json::array();
+  for (const auto& l : w.layers) jw["layers"].push_back(layer_json(l));
+  return jw;
+}
+
+json scaling_json(const TheoryScaling& s, double confidence_level) {
+  return {{"layer", s.layer},
+          {"theory", s.theory},
+          {"quantity", s.quantity},
+          {"exponent", num(s.fit.exponent)},
+          {"exponent_se", num(s.fit.exponent_se)},
+          {"exponent_ci95", {num(s.fit.exponent_low), num(s.fit.exponent_high)}},
+          {"amplitude", num(s.fit.amplitude)},
+          {"points", s.fit.points},
+          {"bootstrap_interval", {num(s.bootstrap_low), num(s.bootstrap_high)}},
+          {"bootstrap_valid", s.bootstrap_valid},
+          {"confidence_level", confidence_level},
+          {"consistent_from", s.consistent_from},
+          {"verdict", s.verdict}};
+}
+
 }  // namespace
 
 std::string validation_report_json(const ValidationResult& r) {
@@ -66,86 +199,9 @@ std::string validation_report_json(const ValidationResult& r) {
   j["gate"] = {{"max_rhat", 1.01}, {"min_ess_bulk", 400}};
   j["timings"]["analysis_seconds"] = r.analysis_seconds;
   j["widths"] = json::array();
-  for (const auto& w : r.widths) {
-    json jw{{"width", w.width},
-            {"compared", w.compared},
-            {"gate",
-             {{"passed", w.gate.passed},
-              {"failures", w.gate.failures},
-              {"worst_rhat", num(w.gate.worst_rhat)},
-              {"min_ess_bulk", num(w.gate.min_ess_bulk)},
-              {"suggested_draws", w.gate.suggested_draws},
-              {"suggested_warmup", w.gate.suggested_warmup},
-              {"advice", w.gate.advice}}},
-            {"sampler",
-             {{"mean_accept_stat", num(w.mean_accept_stat)},
-              {"divergences", w.divergences},
-              {"min_e_bfmi", num(w.min_e_bfmi)},
-              {"max_tree_depth_hits", w.max_tree_depth_hits},
-              {"gradient_evaluations", num(w.gradient_evaluations)}}},
-            {"fb_method", w.fb_method},
-            {"seconds",
-             {{"chains_summed", w.sampling_seconds}, {"prior", w.prior_seconds}, {"theory", w.theory_seconds}}}};
-    jw["layers"] = json::array();
-    for (const auto& l : w.layers) {
-      json jl{{"layer", l.layer},
-              {"posterior_mean", matrix_json(l.posterior_mean)},
-              {"posterior_mean_se", matrix_json(l.posterior_mean_se)},
-              {"prior_mean", matrix_json(l.prior_mean)},
-              {"prior_mean_se", matrix_json(l.prior_mean_se)},
-              {"adaptation", matrix_json(l.adaptation)},
-              {"adaptation_se", matrix_json(l.adaptation_se)},
-              {"target_adaptation_scaled", num(l.target_adaptation)},
-              {"target_adaptation_scaled_se", num(l.target_adaptation_se)},
-              {"cka", num(l.cka)},
-              {"cka_se", num(l.cka_se)}};
-      jl["comparisons"] = json::array();
-      for (const auto& c : l.comparisons) {
-        json jc{{"theory", c.theory},
-                {"quantity", c.quantity},
-                {"prediction", matrix_json(c.prediction)},
-                {"prediction_se", matrix_json(c.prediction_se)},
-                {"z", matrix_json(c.z)},
-                {"frobenius", num(c.frobenius)},
-                {"frobenius_se", num(c.frobenius_se)},
-                {"noise_frobenius", num(c.noise_frobenius)},
-                {"excess_frobenius", num(c.excess_frobenius)},
-                {"relative", num(c.relative)},
-                {"relative_se", num(c.relative_se)},
-                {"max_abs_z", num(c.max_abs_z)},
-                {"bonferroni_z", num(c.bonferroni_z)},
-                {"entries", c.entries},
-                {"hotelling_t2", num(c.chi_square)},
-                {"rank", num(c.chi_square_rank)},
-                {"p_value", num(c.p_value)},
-                {"test_defined", c.test_defined},
-                {"consistent", c.consistent}};
-        if (c.quantity == "adaptation")
-          jc["target_adaptation_scaled"] = num(c.target_adaptation);
-        else
-          jc["cka"] = num(c.cka);
-        jl["comparisons"].push_back(jc);
-      }
-      jw["layers"].push_back(jl);
-    }
-    j["widths"].push_back(jw);
-  }
+  for (const auto& w : r.widths) j["widths"].push_back(width_json(w));
   j["scaling"] = json::array();
-  for (const auto& s : r.scaling) {
-    j["scaling"].push_back({{"layer", s.layer},
-                            {"theory", s.theory},
-                            {"quantity", s.quantity},
-                            {"exponent", num(s.fit.exponent)},
-                            {"exponent_se", num(s.fit.exponent_se)},
-                            {"exponent_ci95", {num(s.fit.exponent_low), num(s.fit.exponent_high)}},
-                            {"amplitude", num(s.fit.amplitude)},
-                            {"points", s.fit.points},
-                            {"bootstrap_interval", {num(s.bootstrap_low), num(s.bootstrap_high)}},
-                            {"bootstrap_valid", s.bootstrap_valid},
-                            {"confidence_level", r.config.validation.confidence_level},
-                            {"consistent_from", s.consistent_from},
-                            {"verdict", s.verdict}});
-  }
+  for (const auto& s : r.scaling) j["scaling"].push_back(scaling_json(s, r.config.validation.confidence_level));
   return j.dump(2) + "\n";
 }
 
@@ -199,9 +255,17 @@ std::string validation_scaling_csv(const ValidationResult& r) {
                     fit ? cell(s.fit.exponent_se) : "", fit ? cell(s.fit.exponent_low) : "",
                     fit ? cell(s.fit.exponent_high) : "", boot ? cell(s.bootstrap_low) : "",
                     boot ? cell(s.bootstrap_high) : "", std::to_string(s.bootstrap_valid),
-                    std::to_string(s.fit.points), std::to_string(s.consistent_from), "\"" + s.verdict + "\""});
+                    std::to_string(s.fit.points), std::to_string(s.consistent_from), quoted(s.verdict)});
   }
   return core::format_csv(header, rows);
+}
+
+std::string validation_failures_csv(const ValidationResult& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : r.widths) {
+    for (const TheoryFailure& f : w.theory_failures) rows.push_back({std::to_string(w.width), f.theory, quoted(failure_text(f))});
+  }
+  return core::format_csv({"width", "theory", "status"}, rows);
 }
 
 std::string format_validation_table(const ValidationResult& r) {
@@ -217,22 +281,9 @@ std::string format_validation_table(const ValidationResult& r) {
           << "\n";
       continue;
     }
-    for (const auto& l : w.layers) {
-      const TheoryComparison* gp = find(l, "nngp", "posterior_mean");
-      const TheoryComparison* ol = find(l, "one_loop", "posterior_mean");
-      const TheoryComparison* fb = find(l, "fb", "posterior_mean");
-      const TheoryComparison* afb = find(l, "fb", "adaptation");
-      const TheoryComparison* aol = find(l, "one_loop", "adaptation");
-      char line[512];
-      std::snprintf(line, sizeof line, "%5lld %5lld  %-21s %-7s %-21s %-7s %-21s %-7s %-19s %-8s %-8s\n",
-                    static_cast<long long>(w.width), static_cast<long long>(l.layer),
-                    pm(gp->relative, gp->relative_se).c_str(), p_text(gp->p_value).c_str(),
-                    pm(ol->relative, ol->relative_se).c_str(), p_text(ol->p_value).c_str(),
-                    pm(fb->relative, fb->relative_se).c_str(), p_text(fb->p_value).c_str(),
-                    pm(l.target_adaptation, l.target_adaptation_se, "%.3f").c_str(),
-                    fmt("%.3f", afb->target_adaptation).c_str(), fmt("%.3f", aol->target_adaptation).c_str());
-      out << line;
-    }
+    for (const auto& l : w.layers) out << table_row(w, l);
+    for (const TheoryFailure& f : w.theory_failures)
+      out << fmt("%5.0f", static_cast<double>(w.width)) << "  " << f.theory << " " << failure_text(f) << "\n";
   }
   out << "\nverdicts (excess discrepancy ~ N^b; " << fmt("%.0f", 100.0 * r.config.validation.confidence_level)
       << " % bootstrap interval over chains):\n";
@@ -275,13 +326,12 @@ std::string validation_markdown(const ValidationResult& r) {
   for (const auto& w : r.widths) {
     if (!w.compared) continue;
     for (const auto& l : w.layers) {
-      const TheoryComparison* afb = find(l, "fb", "adaptation");
-      const TheoryComparison* aol = find(l, "one_loop", "adaptation");
       md << "| " << w.width << " | " << l.layer << " | " << pm(l.target_adaptation, l.target_adaptation_se) << " | "
-         << fmt("%.4f", afb->target_adaptation) << " | " << fmt("%.4f", aol->target_adaptation) << " |\n";
+         << target_text(find(l, "fb", "adaptation"), "%.4f") << " | "
+         << target_text(find(l, "one_loop", "adaptation"), "%.4f") << " |\n";
     }
   }
-  md << "\n## Verdicts\n\n";
+  md << markdown_failures(r) << "\n## Verdicts\n\n";
   for (const auto& s : r.scaling)
     md << "- layer " << s.layer << ", " << (s.quantity == "adaptation" ? "dC vs " : "E_post[C] vs ") << s.theory
        << ": " << s.verdict << "\n";
@@ -295,10 +345,12 @@ std::filesystem::path write_validation_report(const ValidationResult& result, co
   const std::string comparisons = validation_comparisons_csv(result);
   const std::string widths = validation_widths_csv(result);
   const std::string scaling = validation_scaling_csv(result);
+  const std::string failures = validation_failures_csv(result);
   const std::string markdown = validation_markdown(result);
   core::write_file_atomic(directory / "validation_comparisons.csv", comparisons);
   core::write_file_atomic(directory / "validation_widths.csv", widths);
   core::write_file_atomic(directory / "validation_scaling.csv", scaling);
+  core::write_file_atomic(directory / "validation_failures.csv", failures);
   core::write_file_atomic(directory / "validation.md", markdown);
   core::write_file_atomic(directory / "validation.json", json_text);
   return directory / "validation.json";

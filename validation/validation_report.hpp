@@ -7,6 +7,8 @@
 //   validation_comparisons.csv   one row per width × layer × theory × quantity;
 //   validation_widths.csv        one row per width: gate and sampler health;
 //   validation_scaling.csv       one row per layer × theory × quantity: fit and verdict;
+//   validation_failures.csv      one row per width × theory whose prediction failed (its
+//                                comparisons are absent; the fit uses the other widths);
 //   validation.md                a Markdown summary.
 // The CSV files hold no timings, so the same records give byte-identical CSVs.
 #include <filesystem>
@@ -20,11 +22,13 @@ std::string validation_report_json(const ValidationResult& result);
 std::string validation_comparisons_csv(const ValidationResult& result);
 std::string validation_widths_csv(const ValidationResult& result);
 std::string validation_scaling_csv(const ValidationResult& result);
+std::string validation_failures_csv(const ValidationResult& result);
 std::string validation_markdown(const ValidationResult& result);
 
 // The short table for stdout: per width and layer the relative discrepancies of the
 // posterior mean against each theory with their p-values, and the adaptation along the
-// target, measured and predicted; then the gates and verdicts.
+// target, measured and predicted ("failed" where a theory's prediction failed, with the
+// reason below the width); then the gates and verdicts.
 std::string format_validation_table(const ValidationResult& result);
 
 // Renders every file first, then writes each atomically into `directory`. Returns the

@@ -3,6 +3,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+#include <limits>
 
 namespace kernelmc::validation {
 
@@ -57,6 +58,14 @@ PowerLawFit fit_power_law(const std::vector<double>& widths, const std::vector<d
   fit.exponent_low = fit.exponent - quantile * fit.exponent_se;
   fit.exponent_high = fit.exponent + quantile * fit.exponent_se;
   return fit;
+}
+
+double quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double h = (static_cast<double>(sorted.size()) - 1.0) * p;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
 }  // namespace kernelmc::validation

@@ -1,7 +1,9 @@
 #pragma once
 // Width scaling of a discrepancy: D(N) ≈ a·N^b, fitted by weighted least squares
-// on log D against log N.
+// on log D against log N, and the scaling record of one (layer, theory, quantity) of a
+// validation study.
 #include <Eigen/Core>
+#include <string>
 #include <vector>
 
 namespace kernelmc::validation {
@@ -23,5 +25,23 @@ struct PowerLawFit {
 // Points with a value ≤ 0 or a non-finite SE are left out (unresolved from noise).
 PowerLawFit fit_power_law(const std::vector<double>& widths, const std::vector<double>& values,
                           const std::vector<double>& standard_errors);
+
+// Type-7 sample quantile of sorted values (NaN for none).
+double quantile(const std::vector<double>& sorted, double p);
+
+// One (layer, theory, quantity) of a validation study across the widths where it was
+// compared (the gate passed and the theory's prediction succeeded).
+struct TheoryScaling {
+  Eigen::Index layer = 0;
+  std::string theory;
+  std::string quantity;
+  std::vector<Eigen::Index> widths;  // the compared widths of this theory, increasing order of the study
+  PowerLawFit fit;                   // excess discrepancy ∝ N^b over those widths
+  double bootstrap_low = 0.0;        // percentile interval of b, bootstrap over chains
+  double bootstrap_high = 0.0;
+  Eigen::Index bootstrap_valid = 0;  // replicates with a valid fit
+  Eigen::Index consistent_from = 0;  // smallest N from which every compared width is consistent; 0: none
+  std::string verdict;
+};
 
 }  // namespace kernelmc::validation

@@ -1,6 +1,7 @@
 // `kernelmc validate` and `kernelmc merge`: exit codes (sysexits), messages that name the
-// bad value, no output left by a failed run, and sharded runs merged through the CLI giving
-// the unsharded tables byte for byte.
+// bad value, no output left by a failed run, sharded runs (and an unsharded run's kept
+// records) merged through the CLI giving the unsharded tables byte for byte, and a failing
+// FB solve reported without changing the other comparisons.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -108,5 +109,26 @@ TEST(CliValidate, TwoShardsMergedGiveTheUnshardedTables) {
   EXPECT_EQ(partial.exit_code, 65) << partial.err;
   EXPECT_NE(partial.err.find("missing"), std::string::npos) << partial.err;
   EXPECT_FALSE(fs::exists(dir / "partial" / "validation.json"));
+  // The unsharded run kept its records: merged alone they give its tables again.
+  ASSERT_TRUE(fs::exists(dir / "whole" / "records" / "records.json"));
+  const RunResult again =
+      run("merge -q --out " + (dir / "again").string() + " " + (dir / "whole" / "records").string(), dir);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  for (const char* name : {"validation_comparisons.csv", "validation_widths.csv", "validation_scaling.csv"})
+    EXPECT_EQ(slurp(dir / "again" / name), slurp(dir / "whole" / name)) << name;
+
+  // An FB solve that cannot converge (one Newton step) fails at every width: the study
+  // still exits 0, says so in the table and validation_failures.csv, and every other row
+  // of the comparisons is the normal run's.
+  const RunResult starved =
+      run("validate -q --out " + (dir / "starved").string() + kTiny + " --set theory.fb.max_iterations=1", dir);
+  ASSERT_EQ(starved.exit_code, 0) << starved.err;
+  EXPECT_NE(starved.out.find("fb failed: fb_solver"), std::string::npos) << starved.out;
+  EXPECT_NE(slurp(dir / "starved" / "validation_failures.csv").find("8,fb,\"failed: fb_solver"), std::string::npos);
+  std::istringstream normal_rows(slurp(dir / "whole" / "validation_comparisons.csv"));
+  std::string rows_without_fb;
+  for (std::string line; std::getline(normal_rows, line);)
+    if (line.find(",fb,") == std::string::npos) rows_without_fb += line + "\n";
+  EXPECT_EQ(slurp(dir / "starved" / "validation_comparisons.csv"), rows_without_fb);
   fs::remove_all(dir);
 }

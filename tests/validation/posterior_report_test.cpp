@@ -30,8 +30,9 @@ PosteriorRunResult small_run(bool write_draws, double max_entry_draw_values = 1e
   config.model.g = {2.0};
   const PosteriorRunSettings settings{.chains = 2, .warmup = 100, .draws = 60, .batches = 3,
                                       .max_entry_draw_values = max_entry_draw_values, .write_draws = write_draws};
+  config.posterior = settings;
   SilentObserver silent;
-  return run_posterior(config, settings, core::config_b_dataset(), silent);
+  return run_posterior(config, core::config_b_dataset(), silent);
 }
 
 fs::path scratch(const std::string& name) {
@@ -155,7 +156,7 @@ TEST(PosteriorReport, WritesDrawsInChainDrawLayoutWithAManifest) {
 
 TEST(PosteriorReport, WritesOnlyTheChosenLayersKernelDraws) {
   PosteriorRunResult r = small_run(true);
-  r.posterior.draw_layers = {3};
+  r.config.posterior.draw_layers = {3};
   const fs::path dir = scratch("chosen");
   write_posterior_report(r, dir);
   EXPECT_FALSE(fs::exists(dir / "draws" / "kernel_layer2.npy"));

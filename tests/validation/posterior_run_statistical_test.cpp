@@ -32,8 +32,9 @@ TEST(PosteriorRun, LinearOneHiddenLayerKernelMatchesTheExactOracleV8) {
   config.run.seed = 808;
   const core::Dataset data{2.0 * Eigen::MatrixXd::Identity(P, P), Eigen::Vector4d(1.0, -1.0, 1.0, -1.0), "v8"};
   const PosteriorRunSettings settings{.chains = 4, .warmup = 1000, .draws = 10000, .batches = 20};
+  config.posterior = settings;
   SilentObserver silent;
-  const PosteriorRunResult run = run_posterior(config, settings, data, silent);
+  const PosteriorRunResult run = run_posterior(config, data, silent);
 
   const core::ModelSpec spec = core::resolve_model(config.model, P, 1);
   const Eigen::MatrixXd K0 = core::input_kernel(data.inputs, 1.0, 0.0);

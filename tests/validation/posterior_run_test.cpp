@@ -29,9 +29,14 @@ core::Config small_config() {
 
 const PosteriorRunSettings kSmall{.chains = 2, .warmup = 100, .draws = 80, .batches = 4};
 
+core::Config with_posterior(core::Config config, const PosteriorRunSettings& posterior) {
+  config.posterior = posterior;
+  return config;
+}
+
 PosteriorRunResult small_run(const PosteriorRunSettings& settings = kSmall) {
   SilentObserver silent;
-  return run_posterior(small_config(), settings, core::config_b_dataset(), silent);
+  return run_posterior(with_posterior(small_config(), settings), core::config_b_dataset(), silent);
 }
 
 void expect_rejected(PosteriorRunSettings settings, const std::string& field) {
@@ -62,11 +67,11 @@ TEST(PosteriorRun, BadConfigOrDataIsRejectedBeforeSampling) {
   SilentObserver silent;
   core::Config config = small_config();
   config.sampler.target_accept = 1.5;
-  EXPECT_THROW(run_posterior(config, kSmall, core::config_b_dataset(), silent), ConfigError);
+  EXPECT_THROW(run_posterior(with_posterior(config, kSmall), core::config_b_dataset(), silent), ConfigError);
   PosteriorRunSettings layers = kSmall;
   layers.draw_layers = {2, 4};
   try {
-    run_posterior(small_config(), layers, core::config_b_dataset(), silent);
+    run_posterior(with_posterior(small_config(), layers), core::config_b_dataset(), silent);
     ADD_FAILURE() << "accepted layer 4 of an L = 2 network";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("posterior.draw_layers[2] = 4: must be a layer in [2, L+1 = 3]"),
@@ -75,7 +80,7 @@ TEST(PosteriorRun, BadConfigOrDataIsRejectedBeforeSampling) {
   }
   core::Dataset data = core::config_b_dataset();
   data.targets(2, 0) = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_THROW(run_posterior(small_config(), kSmall, data, silent), DataError);
+  EXPECT_THROW(run_posterior(with_posterior(small_config(), kSmall), data, silent), DataError);
 }
 
 TEST(PosteriorRun, SmallRunIsFiniteAndIdenticalForOneAndTwoThreads) {
@@ -148,7 +153,7 @@ class RecordingObserver final : public Observer {
 
 TEST(PosteriorRun, ReportsProgressInTransitions) {
   RecordingObserver observer;
-  run_posterior(small_config(), kSmall, core::config_b_dataset(), observer);
+  run_posterior(with_posterior(small_config(), kSmall), core::config_b_dataset(), observer);
   EXPECT_EQ(observer.stages, std::vector<std::string>{"sampling"});
   EXPECT_EQ(observer.total_, 2 * (100 + 80));
   EXPECT_EQ(observer.last, observer.total_);

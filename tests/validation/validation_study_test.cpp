@@ -1,10 +1,13 @@
-// The validation study (validation/validation_study.hpp): unit lists and shards, the
-// analysis on synthetic records with known answers, a tiny Config B study end to end, and
-// merging shards giving the unsharded result bit for bit.
+// The validation study (validation/validation_study.hpp): unit lists, shards and their
+// longest-first schedule, the analysis on synthetic records with known answers, a tiny
+// Config B study end to end, merging shards giving the unsharded result bit for bit, and a
+// failing theory recorded as data while the rest of the study is unchanged.
 #include "validation/validation_study.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/dataset_generators.hpp"
@@ -13,6 +16,7 @@
 #include "core/rng.hpp"
 #include "theory/one_loop.hpp"
 #include "validation/validation_records_io.hpp"
+#include "validation/theory_scaling.hpp"
 #include "validation/validation_report.hpp"
 
 namespace kernelmc::validation {
@@ -60,6 +64,32 @@ TEST(ValidationStudy, ShardsPartitionTheUnitsInOrder) {
                 std::string::npos)
           << e.what();
     }
+  }
+}
+
+// Longest first: the chains of the largest width, and the cost never increases; the
+// records of units computed in any order and split are those of the whole run (each unit
+// uses only its own streams).
+TEST(ValidationStudy, UnitsRunLongestFirstWithRecordsIndependentOfTheOrder) {
+  const core::Config c = tiny_config();
+  const core::Dataset data = core::make_dataset(c.data, c.run.seed);
+  const std::vector<StudyUnit> order = schedule_units(c, data, study_units(c));
+  ASSERT_EQ(order.size(), study_units(c).size());
+  for (Eigen::Index chain = 0; chain < 4; ++chain)
+    EXPECT_EQ(unit_name(order[static_cast<std::size_t>(chain)]), "chain N=32 c=" + std::to_string(chain));
+  for (std::size_t i = 1; i < order.size(); ++i)
+    EXPECT_GE(unit_cost(c, data, order[i - 1]), unit_cost(c, data, order[i])) << unit_name(order[i]);
+
+  // The units of N = 8, asked for in reverse, against each one computed alone.
+  SilentObserver silent;
+  std::vector<StudyUnit> width8 = shard_units(study_units(c), 1, 3);
+  std::reverse(width8.begin(), width8.end());
+  const StudyRecords together = compute_records(c, data, width8, silent);
+  ASSERT_EQ(together.units, shard_units(study_units(c), 1, 3)) << "records are kept in study order";
+  for (std::size_t i = 0; i < together.chains.size(); ++i) {
+    const StudyRecords alone = compute_records(c, data, {together.units[i + 1]}, silent);
+    EXPECT_TRUE(alone.chains.front().summaries == together.chains[i].summaries) << i;
+    EXPECT_TRUE(alone.chains.front().batch_means == together.chains[i].batch_means) << i;
   }
 }
 
@@ -228,6 +258,97 @@ TEST(ValidationStudy, MergedShardsEqualTheUnshardedRunBitForBit) {
       if (tc.theory == "one_loop" && tc.quantity == "posterior_mean") {
         EXPECT_TRUE(tc.consistent) << "N = 32 layer " << l.layer << " p = " << tc.p_value;
       }
+    }
+  }
+}
+
+
+// Two comparisons equal bit for bit (the same records and the same theory).
+void expect_same_comparison(const TheoryComparison& a, const TheoryComparison& b) {
+  EXPECT_EQ(a.theory, b.theory);
+  EXPECT_EQ(a.quantity, b.quantity);
+  EXPECT_EQ(a.frobenius, b.frobenius) << a.theory << " " << a.quantity;
+  EXPECT_EQ(a.frobenius_se, b.frobenius_se);
+  EXPECT_EQ(a.excess_frobenius, b.excess_frobenius);
+  EXPECT_EQ(a.chi_square, b.chi_square);
+  EXPECT_EQ(a.consistent, b.consistent);
+  EXPECT_TRUE(a.z == b.z);
+}
+
+std::vector<const TheoryComparison*> comparisons_except(const LayerValidation& l, const std::string& theory) {
+  std::vector<const TheoryComparison*> out;
+  for (const TheoryComparison& tc : l.comparisons)
+    if (tc.theory != theory) out.push_back(&tc);
+  return out;
+}
+
+// theory.fb.max_iterations = 1 makes the FB solve throw NumericalError at every width: the
+// study still finishes, records "failed: <reason>" per width, lists it in every report
+// file, and compares and fits the other theories exactly as the normal run does. Then FB
+// removed at one width only: its fit uses the other two widths.
+TEST(ValidationStudy, FailingFbIsRecordedPerWidthAndTheRestIsAsInTheNormalRun) {
+  const core::Config c = tiny_config();
+  const core::Dataset data = core::make_dataset(c.data, c.run.seed);
+  SilentObserver silent;
+  const StudyRecords records = compute_records(c, data, study_units(c), silent);
+  const ValidationResult normal = analyze_records(records, data, silent);
+  StudyRecords starved = records;
+  starved.config.fb.max_iterations = 1;
+  const ValidationResult failed = analyze_records(starved, data, silent);
+
+  ASSERT_EQ(failed.widths.size(), normal.widths.size());
+  for (std::size_t i = 0; i < failed.widths.size(); ++i) {
+    const WidthValidation& w = failed.widths[i];
+    ASSERT_TRUE(w.compared) << w.width;
+    ASSERT_EQ(w.theory_failures.size(), 1u) << w.width;
+    EXPECT_EQ(w.theory_failures.front().theory, "fb");
+    EXPECT_NE(w.theory_failures.front().reason.find("fb_solver"), std::string::npos) << w.theory_failures.front().reason;
+    EXPECT_TRUE(normal.widths[i].theory_failures.empty());
+    for (std::size_t li = 0; li < w.layers.size(); ++li) {
+      const auto kept = comparisons_except(w.layers[li], "fb");
+      const auto expected = comparisons_except(normal.widths[i].layers[li], "fb");
+      EXPECT_EQ(kept.size(), w.layers[li].comparisons.size()) << "no FB comparison where FB failed";
+      ASSERT_EQ(kept.size(), expected.size());
+      for (std::size_t k = 0; k < kept.size(); ++k) expect_same_comparison(*kept[k], *expected[k]);
+    }
+  }
+  std::vector<const TheoryScaling*> expected_scaling;
+  for (const TheoryScaling& s : normal.scaling)
+    if (s.theory != "fb") expected_scaling.push_back(&s);
+  ASSERT_EQ(failed.scaling.size(), expected_scaling.size());
+  for (std::size_t k = 0; k < failed.scaling.size(); ++k) {
+    EXPECT_EQ(failed.scaling[k].theory, expected_scaling[k]->theory);
+    const double got = failed.scaling[k].fit.exponent, want = expected_scaling[k]->fit.exponent;
+    EXPECT_TRUE(got == want || (std::isnan(got) && std::isnan(want))) << got << " vs " << want;
+    EXPECT_EQ(failed.scaling[k].bootstrap_low, expected_scaling[k]->bootstrap_low);
+    EXPECT_EQ(failed.scaling[k].verdict, expected_scaling[k]->verdict);
+  }
+  EXPECT_NE(format_validation_table(failed).find("fb failed: fb_solver"), std::string::npos);
+  EXPECT_NE(validation_markdown(failed).find("## Failed predictions"), std::string::npos);
+  EXPECT_NE(validation_report_json(failed).find("\"theory_failures\""), std::string::npos);
+  const std::string failures_csv = validation_failures_csv(failed);
+  EXPECT_EQ(std::count(failures_csv.begin(), failures_csv.end(), '\n'), 4) << failures_csv;  // header + 3 widths
+  EXPECT_EQ(validation_report_json(normal).find("theory_failures"), std::string::npos);
+
+  // FB missing at N = 8 only: its scalings use N = 16, 32 (two points: no valid fit).
+  ValidationResult partial = normal;
+  for (LayerValidation& l : partial.widths.front().layers)
+    std::erase_if(l.comparisons, [](const TheoryComparison& tc) { return tc.theory == "fb"; });
+  const std::vector<TheoryScaling> scaled = scale_theories(partial, records_by_width(records));
+  ASSERT_EQ(scaled.size(), normal.scaling.size());
+  for (std::size_t k = 0; k < scaled.size(); ++k) {
+    const bool fb = scaled[k].theory == "fb";
+    // Scalings are found by name: FB's come after the others once N = 8 lacks them.
+    const auto same = std::find_if(normal.scaling.begin(), normal.scaling.end(), [&](const TheoryScaling& s) {
+      return s.layer == scaled[k].layer && s.theory == scaled[k].theory && s.quantity == scaled[k].quantity;
+    });
+    ASSERT_NE(same, normal.scaling.end());
+    EXPECT_EQ(scaled[k].widths, fb ? std::vector<Eigen::Index>({16, 32}) : std::vector<Eigen::Index>({8, 16, 32}));
+    if (fb) {
+      EXPECT_LE(scaled[k].fit.points, 2) << "layer " << scaled[k].layer << " " << scaled[k].quantity;
+    } else {
+      EXPECT_EQ(scaled[k].verdict, same->verdict);
+      EXPECT_EQ(scaled[k].fit.points, same->fit.points);
     }
   }
 }

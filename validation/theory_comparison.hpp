@@ -1,0 +1,85 @@
+#pragma once
+// One Monte Carlo estimate of a kernel (its upper-triangle entries with their covariance)
+// against one theory's prediction: the comparison type of the validation study, found by
+// (theory, quantity) name. Also the estimates themselves, pooled from the study's records:
+// E_post[C] from the chains' batch means and ΔC_MC = E_post[C] − E_prior[C].
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+#include "validation/study_units.hpp"
+
+namespace kernelmc::validation {
+
+// Kernel entries estimated by Monte Carlo.
+struct Estimate {
+  Eigen::VectorXd entries;     // upper triangle
+  Eigen::MatrixXd covariance;  // of the entries
+  Eigen::Index dof = 0;        // of the covariance estimate (posterior batch means)
+};
+
+// E_post[C^(l)] of layer index li = l − 2 from `chains` of one width, pooled over their
+// batch means: x̄ = Σ n_j m_j/n and Cov(x̄) = Σ_j n_j (m_j − x̄)(m_j − x̄)ᵀ / ((J − 1) n).
+Estimate posterior_estimate(const std::vector<const ChainRecord*>& chains, std::size_t li);
+// ΔC_MC = E_post − E_prior, covariances added (independent streams).
+Estimate adaptation_estimate(const Estimate& posterior, const PriorRecord& prior, std::size_t li);
+
+// One theory's prediction of one quantity of one layer.
+struct Prediction {
+  std::string theory;              // "nngp", "one_loop", "fb", "exact_linear"
+  std::string quantity;            // "posterior_mean" | "adaptation"
+  Eigen::MatrixXd value;           // P×P
+  Eigen::MatrixXd standard_error;  // of the theory (Monte Carlo or quadrature), entrywise
+  double reference_norm = 1.0;     // for `relative`
+};
+
+// One estimate against one prediction, over the K upper-triangle entries.
+struct TheoryComparison {
+  std::string theory;             // "nngp", "one_loop", "fb", "exact_linear"
+  std::string quantity;           // "posterior_mean" (E_post[C]) or "adaptation" (ΔC_MC)
+  Eigen::MatrixXd prediction;     // P×P
+  Eigen::MatrixXd prediction_se;  // the theory's own error (Monte Carlo or quadrature), P×P
+  Eigen::MatrixXd z;              // P×P z-scores, (estimate − prediction)/SE
+  double frobenius = 0.0;         // D = ‖estimate − prediction‖_F
+  double frobenius_se = 0.0;      // delta method with the full covariance of the entries
+  double noise_frobenius = 0.0;   // √E[D²] if the prediction were exact
+  double excess_frobenius = 0.0;  // √max(D² − noise², 0)
+  double relative = 0.0;          // D / ‖reference‖_F (C_GP for means, δC_one-loop for ΔC)
+  double relative_se = 0.0;
+  double max_abs_z = 0.0;
+  double bonferroni_z = 0.0;      // threshold at family-wise α over K entries
+  Eigen::Index entries = 0;       // K
+  // Hotelling T² = eᵀ Cov⁺ e with the covariance estimated from J batch means (ν = J − 1
+  // degrees of freedom): T²(ν − k + 1)/(ν k) ~ F(k, ν − k + 1), k = rank. Undefined when
+  // ν < k (too few batches for K entries).
+  double chi_square = 0.0;
+  double chi_square_rank = 0.0;
+  double p_value = 0.0;
+  bool test_defined = false;
+  bool consistent = false;        // p ≥ α (or, without the test, max|z| ≤ Bonferroni z)
+  // N·⟨X, YYᵀ⟩/‖Y‖²_F for the predicted adaptation X (adaptation comparisons), and CKA with
+  // YYᵀ of the predicted mean kernel (posterior-mean comparisons).
+  double target_adaptation = 0.0;
+  double cka = 0.0;
+};
+
+// `estimate` against `prediction` at family-wise false-alarm rate `alpha`, for width N
+// (target_adaptation) and targets Y.
+TheoryComparison compare_prediction(const Estimate& estimate, const Prediction& prediction, double alpha,
+                                    double width, const Eigen::MatrixXd& Y);
+
+// The excess Frobenius discrepancy √max(D² − noise², 0) of `estimate` against a
+// comparison's prediction (the bootstrap's statistic).
+double excess_frobenius(const Estimate& estimate, const TheoryComparison& comparison);
+
+// The comparison of `theory` and `quantity` in `comparisons`, or nullptr.
+const TheoryComparison* find_comparison(const std::vector<TheoryComparison>& comparisons, const std::string& theory,
+                                        const std::string& quantity);
+
+// u with uᵀx = ⟨X, YYᵀ⟩/‖Y‖²_F for x = upper_triangle(X).
+Eigen::VectorXd target_functional(const Eigen::MatrixXd& Y);
+// CKA with YYᵀ of a kernel given by its upper triangle, and its delta-method SE.
+double cka_of(const Eigen::VectorXd& entries, const Eigen::MatrixXd& Y);
+double cka_standard_error(const Eigen::VectorXd& entries, const Eigen::MatrixXd& covariance, const Eigen::MatrixXd& Y);
+
+}  // namespace kernelmc::validation
