@@ -68,21 +68,8 @@ Json scaling_json(const DiscrepancyScaling& s) {
 
 // ------------------------------------------------------------------ figures
 
-struct Figure {
-  std::string base, data, script;
-};
-
-std::string frame(const std::string& base, const std::string& comment, int width_px, int height_px,
-                  const std::string& body) {
-  std::ostringstream out;
-  out << comment << "# Run `gnuplot " << base << ".gp` in this directory: writes " << base << ".png and " << base
-      << ".svg.\nset datafile commentschars '#'\ndo for [fmt in \"png svg\"] {\n"
-      << "  if (fmt eq \"png\") { set terminal pngcairo noenhanced size " << width_px << "," << height_px
-      << " font ',11' } else { set terminal svg noenhanced size " << width_px << "," << height_px
-      << " font 'sans,11' background '#ffffff' }\n  set output '" << base << ".'.fmt\n"
-      << body << "  unset multiplot\n  unset output\n}\n";
-  return out.str();
-}
+using Figure = detail::GnuplotFigure;
+using detail::gnuplot_script_frame;
 
 std::string model_line(const FamilyResult& r) {
   const core::ModelSettings& m = r.config.model;
@@ -116,10 +103,10 @@ Figure proportional_figure(const FamilyResult& r) {
        << "  set key outside right top\n  set grid\n  set offsets graph 0.08, graph 0.08, 0, 0\n"
        << plots.str();
   f.data = data.str();
-  f.script = frame(f.base,
+  f.script = gnuplot_script_frame(f.base,
                    "# kernelmc validate, validation.study = proportional: relative discrepancy of each theory's\n"
                    "# adaptation along the target from the Monte Carlo, against N at fixed alpha.\n",
-                   980, 560, body.str());
+                   980, 560, body.str(), 11);
   return f;
 }
 
@@ -167,10 +154,10 @@ Figure criticality_figure(const FamilyResult& r, std::size_t bias_index) {
        << " index b using 1:6:7 with yerrorlines pt 7 lc b+1 title sprintf('layer %d', b+2)\n"
        << "  unset logscale y\n";
   f.data = data.str();
-  f.script = frame(f.base,
+  f.script = gnuplot_script_frame(f.base,
                    "# kernelmc validate, validation.study = criticality: measured adaptation along the target per\n"
                    "# layer against g/g_c with one loop and FB, and the prior fluctuation that drives it.\n",
-                   1280, 540, body.str());
+                   1280, 540, body.str(), 11);
   return f;
 }
 
@@ -180,18 +167,7 @@ std::vector<fs::path> write_figures(const FamilyResult& r, const fs::path& direc
   else
     for (std::size_t b = 0; b < r.config.criticality.bias_variances.size(); ++b)
       figures.push_back(criticality_figure(r, b));
-  const fs::path dir = directory / "figures";
-  for (const Figure& f : figures) {
-    core::write_file_atomic(dir / (f.base + ".dat"), f.data);
-    core::write_file_atomic(dir / (f.base + ".gp"), f.script);
-  }
-  std::vector<fs::path> not_rendered;
-  const bool gnuplot = detail::gnuplot_available();
-  for (const Figure& f : figures) {
-    if (gnuplot) detail::run_gnuplot(dir, f.base + ".gp", {f.base + ".png", f.base + ".svg"});
-    else not_rendered.push_back(dir / (f.base + ".gp"));
-  }
-  return not_rendered;
+  return detail::write_and_render(directory / "figures", figures);
 }
 
 }  // namespace
