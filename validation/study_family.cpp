@@ -251,7 +251,7 @@ std::vector<DiscrepancyScaling> proportional_scaling(const FamilyResult& r) {
         if (!top.compared || std::isnan(predicted)) continue;
         present = true;
         s.widths.push_back(static_cast<double>(p.width));
-        s.relative.push_back((top.measured - predicted) / predicted);
+        s.relative.push_back((top.measured - predicted) / std::abs(predicted));
         s.relative_se.push_back(top.measured_se / std::abs(predicted));
         s.z.push_back((top.measured - predicted) / top.measured_se);
       }

@@ -101,7 +101,8 @@ struct FamilyPoint {
 };
 
 // proportional: at fixed α and one theory, the relative discrepancy along the target of
-// the top layer, r(N) = (measured − predicted)/predicted, fitted as a·N^b over the widths.
+// the top layer, r(N) = (measured − predicted)/|predicted| (> 0: the Monte Carlo lies above),
+// fitted as a·N^b over the widths where r > 0.
 struct DiscrepancyScaling {
   double alpha = 0.0;
   std::string theory;

@@ -96,11 +96,13 @@ Figure proportional_figure(const FamilyResult& r) {
           << detail::gnuplot_quoted("alpha = " + printf_number("%.3g", s.alpha) + ", " + s.theory);
   }
   plots << ", \\\n       0 with lines lc 'black' dt 4 notitle\n";
+  const auto widths = std::minmax_element(r.config.validation.widths.begin(), r.config.validation.widths.end());
   std::ostringstream body;
   body << "  set title " << detail::gnuplot_quoted("Proportional limit P = alpha N: " + model_line(r)) << "\n"
-       << "  set logscale x 2\n  set xlabel 'width N'\n"
+       << "  set logscale x 2\n  set xrange [" << gnuplot_number(static_cast<double>(*widths.first) / 1.25) << ":"
+       << gnuplot_number(static_cast<double>(*widths.second) * 1.25) << "]\n  set xlabel 'width N'\n"
        << "  set ylabel '(measured - predicted) / predicted, along the target'\n"
-       << "  set key outside right top\n  set grid\n  set offsets graph 0.08, graph 0.08, 0, 0\n"
+       << "  set key outside right top\n  set grid\n"
        << plots.str();
   f.data = data.str();
   f.script = gnuplot_script_frame(f.base,
