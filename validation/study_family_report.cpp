@@ -81,7 +81,7 @@ Figure proportional_figure(const FamilyResult& r) {
   Figure f{"proportional_discrepancy", "", ""};
   std::ostringstream data, plots;
   data << "# One block per alpha and theory (gnuplot index 0, 1, ...): 1 N, 2 relative discrepancy along the\n"
-          "# target (measured - predicted)/predicted of N y^T Delta C y/|y|^2 (top layer), 3 its SE, 4 z\n";
+          "# target (measured - predicted)/|predicted| of N y^T Delta C y/|y|^2 (top layer), 3 its SE, 4 z\n";
   for (std::size_t b = 0; b < r.scaling.size(); ++b) {
     const DiscrepancyScaling& s = r.scaling[b];
     data << "# alpha = " << gnuplot_number(s.alpha) << ", " << s.theory << "\n";
@@ -101,7 +101,7 @@ Figure proportional_figure(const FamilyResult& r) {
   body << "  set title " << detail::gnuplot_quoted("Proportional limit P = alpha N: " + model_line(r)) << "\n"
        << "  set logscale x 2\n  set xrange [" << gnuplot_number(static_cast<double>(*widths.first) / 1.25) << ":"
        << gnuplot_number(static_cast<double>(*widths.second) * 1.25) << "]\n  set xlabel 'width N'\n"
-       << "  set ylabel '(measured - predicted) / predicted, along the target'\n"
+       << "  set ylabel '(measured - predicted) / |predicted|, along the target'\n"
        << "  set key outside right top\n  set grid\n"
        << plots.str();
   f.data = data.str();
