@@ -6,10 +6,12 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/family_study.hpp"
 #include "cli/progress.hpp"
 #include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
+#include "validation/study_family_io.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/validation_study.hpp"
 
@@ -18,6 +20,10 @@ namespace kernelmc::cli {
 int run_merge(const CommonOptions& options, const std::vector<std::string>& directories) {
   if (!options.config_path.empty() || !options.overrides.empty())
     throw ConfigError("merge: --config and --set do not apply: the config comes from the shards' records");
+  if (!directories.empty() && validation::holds_family_records(directories.front())) {
+    ProgressBar progress(progress_wanted(options.quiet));
+    return run_family_merge(directories, options.output_dir, progress, std::cout);
+  }
   std::vector<validation::StudyRecords> parts;
   for (const std::string& dir : directories) parts.push_back(validation::read_records(dir));
   validation::StudyRecords records = validation::merge_records(parts);

@@ -11,12 +11,14 @@
 #include <regex>
 
 #include "cli/commands.hpp"
+#include "cli/family_study.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_setup.hpp"
 #include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
 #include "validation/validation_records_io.hpp"
+#include "validation/study_family.hpp"
 #include "validation/validation_study.hpp"
 
 namespace kernelmc::cli {
@@ -50,6 +52,8 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
   const core::Config config = resolve_config(options);
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
+  if (validation::is_study_family(config))
+    return run_family_validate(config, data, shard_index, shard_count, progress, std::cout);
   if (!shard.empty()) {
     const std::vector<validation::StudyUnit> units =
         validation::shard_units(validation::study_units(config), shard_index, shard_count);

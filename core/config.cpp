@@ -57,8 +57,32 @@ void require_finite_non_negative(std::string_view field, double value) {
 }
 
 // The data kinds make_dataset knows (DataSettings::kind).
-constexpr std::array<std::string_view, 5> kDataKinds = {"xor", "config_a", "config_b", "teacher",
-                                                        "csv"};
+constexpr std::array<std::string_view, 6> kDataKinds = {"xor",     "config_a", "config_b",
+                                                        "teacher", "csv",      "fashion_mnist"};
+constexpr std::array<std::string_view, 3> kReductions = {"none", "downsample", "pca"};
+constexpr std::array<std::string_view, 3> kValidationStudies = {"width_scaling", "proportional",
+                                                                "criticality"};
+
+template <std::size_t n>
+bool is_one_of(std::string_view value, const std::array<std::string_view, n>& names) {
+  for (std::string_view name : names) {
+    if (value == name) return true;
+  }
+  return false;
+}
+
+void validate_image_task(const DataSettings& s) {
+  if (s.images_idx.empty()) fail("data.images_idx", "\"\"", "must name an IDX file");
+  if (s.labels_idx.empty()) fail("data.labels_idx", "\"\"", "must name an IDX file");
+  if (s.classes.size() != 2 || s.classes[0] == s.classes[1])
+    fail("data.classes", list_text(s.classes), "needs two different labels");
+  for (Eigen::Index label : s.classes) {
+    if (label < 0) fail("data.classes", list_text(s.classes), "labels are non-negative integers");
+  }
+  if (!is_one_of(s.reduction, kReductions))
+    fail("data.reduction", quote_text(s.reduction), "unknown reduction (expected none, downsample or pca)");
+  require_positive("data.reduced_dim", s.reduced_dim);
+}
 
 }  // namespace
 
@@ -102,11 +126,9 @@ void validate(const ModelSettings& settings) {
 }
 
 void validate(const DataSettings& settings) {
-  bool known = false;
-  for (std::string_view kind : kDataKinds) known = known || settings.kind == kind;
-  if (!known)
+  if (!is_one_of(settings.kind, kDataKinds))
     fail("data.kind", quote_text(settings.kind),
-         "unknown kind (expected xor, config_a, config_b, teacher or csv)");
+         "unknown kind (expected xor, config_a, config_b, teacher, csv or fashion_mnist)");
   require_positive("data.points", settings.points);
   require_positive("data.input_dim", settings.input_dim);
   // The XOR centres (±1, ±1, 0, …) need two coordinates.
@@ -123,6 +145,7 @@ void validate(const DataSettings& settings) {
     if (settings.targets_csv.empty())
       fail("data.targets_csv", "\"\"", "must name a file when data.kind = \"csv\"");
   }
+  if (settings.kind == "fashion_mnist") validate_image_task(settings);
 }
 
 void validate(const PriorStudySettings& settings) {
@@ -348,6 +371,14 @@ void validate(const CriticalitySettings& s) {
 }
 
 void validate(const ValidationSettings& s) {
+  if (!is_one_of(s.study, kValidationStudies))
+    fail("validation.study", quote_text(s.study),
+         "unknown study (expected width_scaling, proportional or criticality)");
+  if (s.alphas.empty()) fail("validation.alphas", "[]", "needs at least one value");
+  for (double alpha : s.alphas) {
+    if (!std::isfinite(alpha) || alpha <= 0.0)
+      fail("validation.alphas", list_text(s.alphas), "every entry must be finite and > 0");
+  }
   if (s.widths.empty()) fail("validation.widths", "[]", "needs at least one width");
   require_positive_entries("validation.widths", s.widths);
   if (s.prior_networks < 2)

@@ -29,10 +29,12 @@ struct ModelSettings {
   bool operator==(const ModelSettings&) const = default;
 };
 
-// [data]: a built-in generator or CSV files.
+// [data]: a built-in generator, CSV files or a two-class task from IDX image files.
 struct DataSettings {
-  std::string kind = "xor";        // xor | config_a | config_b | teacher | csv
-  Eigen::Index points = 8;         // P (xor, teacher)
+  std::string kind = "xor";        // xor | config_a | config_b | teacher | csv | fashion_mnist
+  // P (xor, teacher, fashion_mnist). A proportional study (validation.study) takes the
+  // first round(αN) of these points at width N, so here it is the size of the pool.
+  Eigen::Index points = 8;
   Eigen::Index input_dim = 4;      // d (xor, teacher)
   double noise = 0.1;              // xor: std of the Gaussian clusters; teacher: std of label noise
   Eigen::Index teacher_width = 32; // teacher: hidden width of the random one-hidden-layer teacher
@@ -40,6 +42,23 @@ struct DataSettings {
   std::string inputs_csv;          // csv: P rows of d numbers
   std::string targets_csv;         // csv: P rows of D numbers
   bool csv_header = false;         // csv: skip one header line in both files
+  // fashion_mnist: IDX images (items × rows × cols) and labels, gzip-compressed or plain;
+  // the defaults are where Debian's dataset-fashion-mnist package installs the training set.
+  std::string images_idx = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  std::string labels_idx = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz";
+  // fashion_mnist: the two labels of the task, target +1 for the first and −1 for the
+  // second. 0 and 6 are Fashion-MNIST's T-shirt/top and shirt, its most confused pair.
+  std::vector<Eigen::Index> classes = {0, 6};
+  // fashion_mnist: "none" (every pixel), "downsample" (block means onto an s×s grid,
+  // reduced_dim = s², s dividing the image side) or "pca" (the reduced_dim leading
+  // principal components of the two classes' whole training pool).
+  std::string reduction = "downsample";
+  Eigen::Index reduced_dim = 49;   // fashion_mnist: input dimension d after the reduction
+  // fashion_mnist: each input coordinate to mean 0 and variance 1 over the two classes'
+  // whole pool (so that the points drawn do not change the map and subsets nest).
+  bool standardize = true;
+  // fashion_mnist: seed of the random order of the pool; the data set is its first P points.
+  std::uint64_t subset_seed = 0;
   bool operator==(const DataSettings&) const = default;
 };
 
@@ -265,6 +284,11 @@ struct CriticalitySettings {
 
 // [validation]: the width-scaling study of `kernelmc validate`.
 struct ValidationSettings {
+  // "width_scaling": the data set as given at every width. "proportional": at width N
+  // and each α of `alphas`, the first P = round(αN) points of the data set (its pool).
+  // "criticality": every width at each g = (g/g_c)·g_c(σ_b²) of the [criticality] grid.
+  std::string study = "width_scaling";
+  std::vector<double> alphas = {0.5};  // proportional: α = P/N (THEORY.md §4.8, §7)
   std::vector<Eigen::Index> widths = {32, 64, 128, 256};  // N; all hidden layers take the same N
   // Exact prior networks per width for E_prior[C], the reference of the measured adaptation
   // ΔC_MC = E_post[C] − E_prior[C]; its SE is ≈ √(Var C/M) with Var C = O(1/N).

@@ -46,6 +46,13 @@ void visit_fields(S& s, V&& visit) {
   visit("inputs_csv", s.inputs_csv);
   visit("targets_csv", s.targets_csv);
   visit("csv_header", s.csv_header);
+  visit("images_idx", s.images_idx);
+  visit("labels_idx", s.labels_idx);
+  visit("classes", s.classes);
+  visit("reduction", s.reduction);
+  visit("reduced_dim", s.reduced_dim);
+  visit("standardize", s.standardize);
+  visit("subset_seed", s.subset_seed);
 }
 
 template <class S, class V>
@@ -131,6 +138,8 @@ void visit_fields(S& s, V&& visit) {
 template <class S, class V>
   requires SectionOf<S, ValidationSettings>
 void visit_fields(S& s, V&& visit) {
+  visit("study", s.study);
+  visit("alphas", s.alphas);
   visit("widths", s.widths);
   visit("prior_networks", s.prior_networks);
   visit("bootstrap_resamples", s.bootstrap_resamples);

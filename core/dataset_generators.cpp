@@ -6,6 +6,7 @@
 
 #include "core/csv.hpp"
 #include "core/error.hpp"
+#include "core/image_task.hpp"
 
 namespace kernelmc::core {
 
@@ -77,6 +78,8 @@ Dataset make_dataset(const DataSettings& settings, std::uint64_t seed) {
   } else if (settings.kind == "teacher") {
     data = teacher_dataset(settings.points, settings.input_dim, settings.teacher_width,
                            settings.teacher_activation, settings.noise, engine);
+  } else if (settings.kind == "fashion_mnist") {
+    data = image_task_dataset(settings);
   } else {
     assert(settings.kind == "csv");  // validate() admits no other kind
     data.name = "csv:" + settings.inputs_csv;

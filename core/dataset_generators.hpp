@@ -28,7 +28,8 @@ Dataset teacher_dataset(Eigen::Index points, Eigen::Index input_dim, Eigen::Inde
                         Activation activation, double noise, Engine& engine);
 
 // The data set `settings` describes; generators draw from
-// make_stream(seed, StreamPurpose::dataset, 0, 0). Validates the result.
+// make_stream(seed, StreamPurpose::dataset, 0, 0), fashion_mnist from its own
+// data.subset_seed (core/image_task.hpp). Validates the result.
 Dataset make_dataset(const DataSettings& settings, std::uint64_t seed);
 
 }  // namespace kernelmc::core

@@ -16,6 +16,8 @@ packages=(
   python3-dev python3-venv pybind11-dev  # the Python module (python/); venv for scripts/install-python.sh
   python3-numpy python3-pytest           # its arrays and its tests (scripts/run-tests.sh)
   clang libclang-rt-14-dev               # the fuzz preset: clang with libFuzzer and its ASan/UBSan runtimes (scripts/run-fuzzers.sh, CI)
+  zlib1g-dev                             # reading gzip-compressed IDX files (core/idx)
+  dataset-fashion-mnist                  # the real-data example: Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -115,30 +115,11 @@ std::string setting_summary(const ValidationResult& r) {
   return out.str();
 }
 
-// The frame of every script: the body runs twice, once per terminal, so that the PNG
-// and the SVG show the same plot (a multiplot cannot be replotted).
-std::string script_frame(const std::string& base, const std::string& comment, int width_px, int height_px,
-                         const std::string& body) {
-  std::ostringstream out;
-  out << comment << "# Run `gnuplot " << base << ".gp` in this directory: writes " << base << ".png and " << base
-      << ".svg.\n"
-      << "set datafile commentschars '#'\n"
-      << "do for [fmt in \"png svg\"] {\n"
-      << "  if (fmt eq \"png\") { set terminal pngcairo noenhanced size " << width_px << "," << height_px
-      << " font ',10' } else { set terminal svg noenhanced size " << width_px << "," << height_px
-      << " font 'sans,10' background '#ffffff' }\n"
-      << "  set output '" << base << ".'.fmt\n"
-      << body << "  unset multiplot\n  unset output\n}\n";
-  return out.str();
-}
+using detail::gnuplot_script_frame;
 
 // ------------------------------------------------------------------ figure 1: heatmaps
 
-struct Figure {
-  std::string base;  // file name without extension
-  std::string data;
-  std::string script;
-};
+using Figure = detail::GnuplotFigure;
 
 Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const LayerValidation& lv) {
   // The prediction closest to E_post[C] (smallest Frobenius discrepancy; all share ‖C_GP‖_F).
@@ -207,7 +188,7 @@ Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const
       "# kernelmc validate: heatmaps of the layer " + l + " kernel at N = " + std::to_string(w.width) +
       ": Monte Carlo E_post[C], the closest theory (" + label + ") on the same colour scale, and the per-entry\n"
       "# z-scores (blue negative, red positive; |z| above the Bonferroni threshold is significant).\n";
-  f.script = script_frame(f.base, comment, 1500, 520, body.str());
+  f.script = gnuplot_script_frame(f.base, comment, 1500, 520, body.str());
   return f;
 }
 
@@ -356,7 +337,7 @@ Figure discrepancy_figure(const ValidationResult& r) {
       "# top row E_post[C] against the predicted posterior means, bottom row Delta C_MC against the predicted\n"
       "# adaptations. Filled points: D/|ref|_F with its Monte Carlo error bar; open points: the excess over the\n"
       "# noise, to which the width-scaling fit a*N^b (dashed) is made.\n";
-  f.script = script_frame(f.base, comment, 560 * static_cast<int>(layers), 900, body.str());
+  f.script = gnuplot_script_frame(f.base, comment, 560 * static_cast<int>(layers), 900, body.str());
   return f;
 }
 
@@ -427,7 +408,7 @@ Figure target_adaptation_figure(const ValidationResult& r) {
       "# kernelmc validate: adaptation along the target N y^T Delta C y/|y|^2 per layer against N (log axis):\n"
       "# Monte Carlo Delta C_MC = E_post - E_prior with its error bar (open: the convergence gate failed at that\n"
       "# width) and each theory's prediction.\n";
-  f.script = script_frame(f.base, comment, 520 * static_cast<int>(layers), 460, body.str());
+  f.script = gnuplot_script_frame(f.base, comment, 520 * static_cast<int>(layers), 460, body.str());
   return f;
 }
 
@@ -447,18 +428,7 @@ std::vector<fs::path> write_validation_figures(const ValidationResult& result, c
     }
     figures.push_back(target_adaptation_figure(result));
   }
-  const fs::path dir = directory / "figures";
-  for (const Figure& f : figures) {
-    core::write_file_atomic(dir / (f.base + ".dat"), f.data);
-    core::write_file_atomic(dir / (f.base + ".gp"), f.script);
-  }
-  std::vector<fs::path> not_rendered;
-  const bool gnuplot = detail::gnuplot_available();
-  for (const Figure& f : figures) {
-    if (gnuplot) detail::run_gnuplot(dir, f.base + ".gp", {f.base + ".png", f.base + ".svg"});
-    else not_rendered.push_back(dir / (f.base + ".gp"));
-  }
-  return not_rendered;
+  return detail::write_and_render(directory / "figures", figures);
 }
 
 }  // namespace kernelmc::validation

@@ -33,6 +33,13 @@ Config non_trivial_config() {
   c.data.inputs_csv = "dir with space/x \"quoted\" \\ back.csv";
   c.data.targets_csv = "données/ÿ.csv";
   c.data.csv_header = true;
+  c.data.images_idx = "img/train images.idx";
+  c.data.labels_idx = "img/labels.idx.gz";
+  c.data.classes = {9, 1};
+  c.data.reduction = "pca";
+  c.data.reduced_dim = 12;
+  c.data.standardize = false;
+  c.data.subset_seed = 77;
   c.prior.widths = {3, 1000000};
   c.prior.networks = 2;
   c.theory.quadrature_tolerance = 2.5e-13;
@@ -55,6 +62,8 @@ Config non_trivial_config() {
   c.fb.seed = 99;
   c.fb.gradient_form = TiltGradientForm::score;
   c.criticality.bias_variances = {0.0, 1.0 / 7.0};
+  c.validation.study = "proportional";
+  c.validation.alphas = {0.25, 1.0 / 3.0};
   c.validation.widths = {8, 16};
   c.validation.figures = false;
   c.run.seed = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -320,7 +329,9 @@ TEST(ConfigToml, JsonHoldsTheSameContent) {
   EXPECT_EQ(j["validation"]["widths"], nlohmann::json({8, 16}));
   for (const char* section : {"model", "data", "prior", "theory", "sampler", "posterior", "criticality", "validation", "run"})
     EXPECT_TRUE(j.contains(section)) << section;
-  EXPECT_EQ(j["data"].size(), 9u);
+  EXPECT_EQ(j["data"].size(), 16u);
+  EXPECT_EQ(j["data"]["classes"], nlohmann::json({9, 1}));
+  EXPECT_EQ(j["validation"]["study"], "proportional");
 }
 
 TEST(ExampleConfigs, EdgeOfChaosExampleIsTheDefaultStudy) {

@@ -10,6 +10,7 @@
 
 #include "core/csv.hpp"
 #include "core/error.hpp"
+#include "core/json_io.hpp"
 
 namespace kernelmc::validation::detail {
 
@@ -62,6 +63,36 @@ void run_gnuplot(const std::filesystem::path& directory, const std::string& scri
   while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' ')) stderr_text.pop_back();
   throw Error("gnuplot " + (directory / script).string() + ": exit status " + std::to_string(exit_code) +
               (stderr_text.empty() ? std::string(", no message") : ":\n" + stderr_text));
+}
+
+std::string gnuplot_script_frame(const std::string& base, const std::string& comment, int width_px, int height_px,
+                                 const std::string& body, int font_size) {
+  std::ostringstream out;
+  out << comment << "# Run `gnuplot " << base << ".gp` in this directory: writes " << base << ".png and " << base
+      << ".svg.\n"
+      << "set datafile commentschars '#'\n"
+      << "do for [fmt in \"png svg\"] {\n"
+      << "  if (fmt eq \"png\") { set terminal pngcairo noenhanced size " << width_px << "," << height_px
+      << " font '," << font_size << "' } else { set terminal svg noenhanced size " << width_px << "," << height_px
+      << " font 'sans," << font_size << "' background '#ffffff' }\n"
+      << "  set output '" << base << ".'.fmt\n"
+      << body << "  unset multiplot\n  unset output\n}\n";
+  return out.str();
+}
+
+std::vector<std::filesystem::path> write_and_render(const std::filesystem::path& directory,
+                                                    const std::vector<GnuplotFigure>& figures) {
+  for (const GnuplotFigure& f : figures) {
+    core::write_file_atomic(directory / (f.base + ".dat"), f.data);
+    core::write_file_atomic(directory / (f.base + ".gp"), f.script);
+  }
+  std::vector<std::filesystem::path> not_rendered;
+  const bool gnuplot = gnuplot_available();
+  for (const GnuplotFigure& f : figures) {
+    if (gnuplot) run_gnuplot(directory, f.base + ".gp", {f.base + ".png", f.base + ".svg"});
+    else not_rendered.push_back(directory / (f.base + ".gp"));
+  }
+  return not_rendered;
 }
 
 }  // namespace kernelmc::validation::detail
