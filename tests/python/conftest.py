@@ -23,7 +23,8 @@ def cli() -> pathlib.Path:
         if configured:
             pytest.fail(f"KERNELMC_CLI={configured}: no such file")
         pytest.skip(f"no CLI build at {path}")
-    return path
+    # Absolute: the CLI runs with each test's own working directory.
+    return path.resolve()
 
 
 def run_cli(cli: pathlib.Path, command: str, args: list, directory: pathlib.Path) -> subprocess.CompletedProcess:
