@@ -23,15 +23,18 @@ namespace {
 // The main job's built-in study (README): erf at the edge of chaos with σ_b² = 0.1,
 // g = g_c(0.1) = 1.55212 (THEORY.md §6.2; `kernelmc criticality` tabulates it), L = 2, on
 // THEORY.md's XOR with a constant input (Config B, P = 4), over validation.widths
-// N = 32..256, 4 collapsed static-HMC chains of 1000 + 1000 each. Why these choices: at
-// σ_b² = 0 the critical erf kernel decays to q* = 0 with depth and the adaptation along the
-// target is ≈ 0.001/N, below any Monte Carlo resolution; with σ_b² = 0.1 it is ≈ 0.05/N
-// (layer 3). On the plain XOR clusters an odd φ gives odd network functions, orthogonal to
-// the even XOR target, so the constant input is needed. Static HMC takes ≈ 3× fewer
-// gradients per draw than NUTS here, which keeps the study within 5 minutes on 2 cores.
-constexpr std::array<const char*, 6> kDemoOverrides = {"data.kind=config_b",    "model.depth=2",
+// N = 32..256. The posterior comes from the default route, auto: 10⁵ exact prior networks per
+// width weighted by the evidence of their output kernel (importance sampling; SMC if the
+// PSIS k̂ exceeded 0.7), so E_prior, E_post and the adaptation ΔC come from the same draws
+// and ΔC's error is not the O(1) spread of two independent means: the adaptation along the
+// target (≈ 0.05/N in layer 3) is resolved at every width. Why these choices: at σ_b² = 0 the
+// critical erf kernel decays to q* = 0 with depth and the adaptation is ≈ 0.001/N; on the
+// plain XOR clusters an odd φ gives odd network functions, orthogonal to the even XOR target,
+// so the constant input is needed. About a minute on 2 cores.
+constexpr std::array<const char*, 6> kDemoOverrides = {"data.kind=config_b",     "model.depth=2",
                                                        "model.bias_variance=0.1", "model.g=1.55212",
-                                                       "sampler.kind=hmc",      "run.output_dir=kernelmc-demo"};
+                                                       "posterior.importance_networks=100000",
+                                                       "run.output_dir=kernelmc-demo"};
 
 }  // namespace
 
@@ -45,6 +48,11 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
     shard_count = std::stoll(m[2].str());
   }
   const core::Config config = resolve_config(options);
+  if (!shard.empty() && config.posterior.route != core::PosteriorRoute::chains)
+    throw ConfigError("--shard " + shard + ": posterior.route = " +
+                      std::string(core::posterior_route_name(config.posterior.route)) +
+                      " studies are not sharded (a width is one unit of seconds); set posterior.route = chains "
+                      "to shard chains, or run without --shard");
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
   if (!shard.empty()) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/kernel_stack.hpp"
@@ -72,24 +73,73 @@ Eigen::MatrixXd covariance_of_mean(const Eigen::MatrixXd& columns) {
 
 }  // namespace
 
-RouteLayerEstimate route_layer_estimate(const RouteRun& run, Eigen::Index layer) {
-  const sampling::ReplicatedKernelEstimate& k = run.kernels;
-  const Eigen::Index R = k.replicates();
+namespace {
+
+// The replicates' upper-triangle entries of E_post[C^(l)] and E_prior[C^(l)], one column each.
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> replicate_columns(const sampling::ReplicatedKernelEstimate& k,
+                                                              Eigen::Index layer) {
   const Eigen::Index K = core::triangle_size(k.posterior_mean.layer(layer).rows());
-  Eigen::MatrixXd post(K, R), prior(K, R);
-  for (Eigen::Index r = 0; r < R; ++r) {
+  Eigen::MatrixXd post(K, k.replicates()), prior(K, k.replicates());
+  for (Eigen::Index r = 0; r < k.replicates(); ++r) {
     post.col(r) = core::upper_triangle(k.posterior_replicates[static_cast<std::size_t>(r)].layer(layer));
     prior.col(r) = core::upper_triangle(k.prior_replicates[static_cast<std::size_t>(r)].layer(layer));
   }
+  return {std::move(post), std::move(prior)};
+}
+
+// Means of the replicate columns and the covariances of those means (R − 1 dof).
+RouteLayerEstimate estimate_from_replicates(const Eigen::MatrixXd& post, const Eigen::MatrixXd& prior) {
   RouteLayerEstimate e;
-  e.posterior = core::upper_triangle(k.posterior_mean.layer(layer));
-  e.prior = core::upper_triangle(k.prior_mean.layer(layer));
+  e.posterior = post.rowwise().mean();
+  e.prior = prior.rowwise().mean();
   e.adaptation = e.posterior - e.prior;
   e.posterior_covariance = covariance_of_mean(post);
   e.prior_covariance = covariance_of_mean(prior);
   e.adaptation_covariance = covariance_of_mean(post - prior);
-  e.degrees_of_freedom = R - 1;
+  e.degrees_of_freedom = post.cols() - 1;
   return e;
+}
+
+}  // namespace
+
+RouteLayerEstimate route_layer_estimate(const RouteRun& run, Eigen::Index layer) {
+  const auto [post, prior] = replicate_columns(run.kernels, layer);
+  RouteLayerEstimate e = estimate_from_replicates(post, prior);
+  // The route's own point estimates (importance: pooled over all networks).
+  e.posterior = core::upper_triangle(run.kernels.posterior_mean.layer(layer));
+  e.prior = core::upper_triangle(run.kernels.prior_mean.layer(layer));
+  e.adaptation = e.posterior - e.prior;
+  return e;
+}
+
+RouteRecord route_record(const RouteRun& run) {
+  RouteRecord r;
+  r.width = run.width;
+  r.route = std::string(core::posterior_route_name(run.route));
+  for (Eigen::Index l = 2; l <= run.kernels.posterior_mean.top_layer(); ++l) {
+    auto [post, prior] = replicate_columns(run.kernels, l);
+    r.posterior_replicates.push_back(std::move(post));
+    r.prior_replicates.push_back(std::move(prior));
+    r.layers.push_back(route_layer_estimate(run, l));
+  }
+  r.log_evidence = run.log_evidence;
+  r.log_evidence_error = run.log_evidence_error;
+  r.nngp_log_evidence = run.nngp_log_evidence;
+  r.pareto_k = run.pareto_k;
+  r.effective_sample_size = run.effective_sample_size;
+  r.networks = run.networks;
+  r.warning = run.warning;
+  r.trusted = run.route == core::PosteriorRoute::smc || run.warning.empty();
+  r.mean_acceptance = run.mean_acceptance;
+  r.smc_steps = run.schedules.empty() ? 0 : static_cast<Eigen::Index>(run.schedules.front().size());
+  r.seconds = run.seconds;
+  return r;
+}
+
+RouteLayerEstimate resampled_route_estimate(const RouteRecord& record, std::size_t layer_index,
+                                            const std::vector<Eigen::Index>& picks) {
+  return estimate_from_replicates(record.posterior_replicates[layer_index](Eigen::all, picks),
+                                  record.prior_replicates[layer_index](Eigen::all, picks));
 }
 
 bool route_uses_chains(core::PosteriorRoute route) { return route == core::PosteriorRoute::chains; }

@@ -61,4 +61,31 @@ RouteLayerEstimate route_layer_estimate(const RouteRun& run, Eigen::Index layer)
 // The route the config asks for at the top level: chains, or one of run_posterior_route's.
 bool route_uses_chains(core::PosteriorRoute route);
 
+// A route run as plain numbers, one unit of the validation study (validation_study.hpp):
+// per layer l (index l − 2) the replicates' upper-triangle entries and the point estimates.
+struct RouteRecord {
+  Eigen::Index width = 0;
+  std::string route;                                // "importance" or "smc" (the route that ran)
+  std::vector<Eigen::MatrixXd> posterior_replicates;  // [l−2]: K×R, E_post[C^(l)] per replicate
+  std::vector<Eigen::MatrixXd> prior_replicates;      // [l−2]: K×R, E_prior[C^(l)] per replicate
+  std::vector<RouteLayerEstimate> layers;           // [l−2]: point estimates and covariances
+  double log_evidence = 0.0;
+  double log_evidence_error = 0.0;
+  double nngp_log_evidence = 0.0;
+  double pareto_k = 0.0;                  // NaN when importance did not run
+  double effective_sample_size = 0.0;
+  Eigen::Index networks = 0;
+  std::string warning;                    // importance not trusted (empty otherwise)
+  bool trusted = true;                    // the estimates come from a route that is to be trusted
+  double mean_acceptance = 0.0;           // SMC moves (0 for importance)
+  Eigen::Index smc_steps = 0;             // tempering steps of the first SMC run
+  double seconds = 0.0;
+};
+RouteRecord route_record(const RouteRun& run);
+
+// The layer estimate from a subset of the replicates (`picks`, with repetition: a bootstrap
+// resample): the mean of the picked replicates and the covariance of that mean.
+RouteLayerEstimate resampled_route_estimate(const RouteRecord& record, std::size_t layer_index,
+                                            const std::vector<Eigen::Index>& picks);
+
 }  // namespace kernelmc::validation

@@ -42,15 +42,32 @@ const TheoryComparison* find(const LayerValidation& l, const std::string& theory
   return nullptr;
 }
 
+// How the posterior and prior were computed, for the header.
+std::string route_description(const core::Config& c) {
+  const auto& p = c.posterior;
+  std::ostringstream out;
+  if (p.route == core::PosteriorRoute::chains) {
+    out << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
+        << c.validation.prior_networks << " prior networks per width";
+  } else {
+    out << "posterior route " << core::posterior_route_name(p.route) << ": " << p.importance_networks
+        << " exact prior networks per width weighted by the evidence of their output kernel (E_prior, E_post and dC "
+           "from the same draws, errors over "
+        << p.importance_batches << " batches)";
+    if (p.route != core::PosteriorRoute::importance)
+      out << (p.route == core::PosteriorRoute::smc ? "; " : "; SMC when k-hat > 0.7: ") << p.smc_replicates
+          << " tempered SMC runs of " << p.smc_particles << " particles";
+  }
+  return out.str();
+}
+
 std::string header_line(const ValidationResult& r) {
   const auto& m = r.config.model;
-  const auto& p = r.config.posterior;
   std::ostringstream out;
   out << "kernelmc validation: " << r.dataset_name << " (P = " << r.points << "), "
       << core::activation_name(m.activation) << ", L = " << m.depth << ", g = " << m.g.front()
       << (m.g.size() > 1 ? " ..." : "") << ", sigma_b^2 = " << m.bias_variance << ", kappa = " << m.kappa << "; "
-      << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
-      << r.config.validation.prior_networks << " prior networks per width";
+      << route_description(r.config);
   return out.str();
 }
 
@@ -84,6 +101,14 @@ std::string validation_report_json(const ValidationResult& r) {
               {"max_tree_depth_hits", w.max_tree_depth_hits},
               {"gradient_evaluations", num(w.gradient_evaluations)}}},
             {"fb_method", w.fb_method},
+            {"route",
+             {{"name", w.route},
+              {"log_evidence", num(w.log_evidence)},
+              {"log_evidence_error", num(w.log_evidence_error)},
+              {"nngp_log_evidence", num(w.nngp_log_evidence)},
+              {"pareto_k", num(w.pareto_k)},
+              {"effective_sample_size", num(w.effective_sample_size)},
+              {"warning", w.route_warning}}},
             {"seconds",
              {{"chains_summed", w.sampling_seconds}, {"prior", w.prior_seconds}, {"theory", w.theory_seconds}}}};
     jw["layers"] = json::array();
@@ -229,13 +254,24 @@ std::string format_validation_table(const ValidationResult& r) {
                     pm(gp->relative, gp->relative_se).c_str(), p_text(gp->p_value).c_str(),
                     pm(ol->relative, ol->relative_se).c_str(), p_text(ol->p_value).c_str(),
                     pm(fb->relative, fb->relative_se).c_str(), p_text(fb->p_value).c_str(),
-                    pm(l.target_adaptation, l.target_adaptation_se, "%.3f").c_str(),
+                    pm(l.target_adaptation, l.target_adaptation_se, "%.4f").c_str(),
                     fmt("%.3f", afb->target_adaptation).c_str(), fmt("%.3f", aol->target_adaptation).c_str());
       out << line;
     }
   }
+  if (r.config.posterior.route != core::PosteriorRoute::chains) {
+    out << "\nevidence: log Z of the route vs the NNGP's log N(y; 0, C_GP + kappa I)\n";
+    for (const auto& w : r.widths) {
+      out << fmt("%5.0f", static_cast<double>(w.width)) << "  " << w.route << ": log Z = "
+          << pm(w.log_evidence, w.log_evidence_error, "%.5f") << ", NNGP " << fmt("%.5f", w.nngp_log_evidence)
+          << ", difference " << fmt("%+.5f", w.log_evidence - w.nngp_log_evidence);
+      if (std::isfinite(w.pareto_k)) out << "; k-hat " << fmt("%.3f", w.pareto_k) << ", ESS " << fmt("%.0f", w.effective_sample_size);
+      out << "\n";
+    }
+  }
   out << "\nverdicts (excess discrepancy ~ N^b; " << fmt("%.0f", 100.0 * r.config.validation.confidence_level)
-      << " % bootstrap interval over chains):\n";
+      << " % bootstrap interval over " << (r.config.posterior.route == core::PosteriorRoute::chains ? "chains" : "replicates")
+      << "):\n";
   for (const auto& s : r.scaling) {
     const std::string what = (s.quantity == "adaptation" ? "dC vs " : "E_post vs ") + s.theory;
     out << "  layer " << s.layer << " " << what << ": " << s.verdict << "\n";

@@ -410,6 +410,8 @@ WidthTheory width_theory(const core::Config& config, const core::Dataset& data, 
       const Eigen::MatrixXd err = Eigen::MatrixXd::Constant(P, P, exact->kernel_error);
       preds.push_back({"exact_linear", "posterior_mean", exact->mean_kernel, err, gp_norm});
     }
+    // The NNGP has no adaptation: its posterior kernels are the prior's (THEORY.md §2).
+    preds.push_back({"nngp", "adaptation", zero, zero, dc_norm});
     preds.push_back({"one_loop", "adaptation", ol.adaptation.layer(l), ol.adaptation_standard_error.layer(l), dc_norm});
     preds.push_back({"fb", "adaptation", fb.kernels.layer(l) - fb.nngp.layer(l), fb.kernel_errors.layer(l), dc_norm});
     if (exact && l == 2) {
@@ -452,18 +454,113 @@ std::string verdict_text(const TheoryScaling& s, const std::vector<Eigen::Index>
   return v.str();
 }
 
+// The three estimates of one layer at one width, whatever route produced them.
+struct LayerEstimates {
+  Estimate posterior;   // E_post[C^(l)]
+  Estimate prior;       // E_prior[C^(l)]
+  Estimate adaptation;  // ΔC^(l)
+};
+
+// Chains and an independent prior record: ΔC's covariance is the sum of the two.
+LayerEstimates chain_estimates(const std::vector<const ChainRecord*>& chains, const PriorRecord& prior,
+                               std::size_t li) {
+  LayerEstimates e;
+  e.posterior = posterior_estimate(chains, li);
+  e.adaptation = adaptation_estimate(e.posterior, prior, li);
+  e.prior = {prior.mean[li], prior.covariance[li] / static_cast<double>(prior.networks), prior.networks - 1};
+  return e;
+}
+
+// Importance or SMC: prior and posterior from the same draws, ΔC's covariance from the
+// replicates of the difference itself.
+LayerEstimates route_estimates(const RouteLayerEstimate& r) {
+  return {{r.posterior, r.posterior_covariance, r.degrees_of_freedom},
+          {r.prior, r.prior_covariance, r.degrees_of_freedom},
+          {r.adaptation, r.adaptation_covariance, r.degrees_of_freedom}};
+}
+
+Eigen::MatrixXd standard_errors(const Estimate& e, Eigen::Index P) {
+  return core::from_upper_triangle(e.covariance.diagonal().cwiseMax(0.0).cwiseSqrt(), P);
+}
+
+// The measured side of a LayerValidation (no comparisons yet).
+LayerValidation layer_validation(const LayerEstimates& e, Eigen::Index l, Eigen::Index P, double N,
+                                 const Eigen::VectorXd& u_target, const Eigen::MatrixXd& Y) {
+  LayerValidation lv;
+  lv.layer = l;
+  lv.posterior_mean = core::from_upper_triangle(e.posterior.entries, P);
+  lv.posterior_mean_se = standard_errors(e.posterior, P);
+  lv.prior_mean = core::from_upper_triangle(e.prior.entries, P);
+  lv.prior_mean_se = standard_errors(e.prior, P);
+  lv.adaptation = core::from_upper_triangle(e.adaptation.entries, P);
+  lv.adaptation_se = standard_errors(e.adaptation, P);
+  lv.target_adaptation = N * u_target.dot(e.adaptation.entries);
+  lv.target_adaptation_se = N * std::sqrt(std::max(u_target.dot(e.adaptation.covariance * u_target), 0.0));
+  lv.cka = cka_of(e.posterior.entries, Y);
+  lv.cka_se = cka_standard_error(e.posterior.entries, e.posterior.covariance, Y);
+  return lv;
+}
+
+// Gate and sampler health of a chain width.
+void summarize_chain_width(const std::vector<const ChainRecord*>& cs, const PriorRecord& prior,
+                           const core::PosteriorSettings& posterior, WidthValidation& w) {
+  w.gate = width_gate(cs, posterior);
+  double accept = 0.0, transitions = 0.0;
+  w.min_e_bfmi = std::numeric_limits<double>::infinity();
+  for (const ChainRecord* c : cs) {
+    accept += c->mean_accept_stat * static_cast<double>(c->sampling_transitions);
+    transitions += static_cast<double>(c->sampling_transitions);
+    w.divergences += c->divergences;
+    w.max_tree_depth_hits += c->max_tree_depth_hits;
+    w.gradient_evaluations += c->gradient_evaluations;
+    w.sampling_seconds += c->seconds;
+    const double bfmi = sampling::e_bfmi(c->energy);
+    w.min_e_bfmi = std::isnan(bfmi) ? 0.0 : std::min(w.min_e_bfmi, bfmi);
+  }
+  w.mean_accept_stat = transitions > 0.0 ? accept / transitions : 0.0;
+  w.prior_seconds = prior.seconds;
+  w.log_evidence = w.log_evidence_error = w.nngp_log_evidence = std::numeric_limits<double>::quiet_NaN();
+  w.pareto_k = w.effective_sample_size = std::numeric_limits<double>::quiet_NaN();
+}
+
+// Gate and diagnostics of an importance or SMC width: it passes unless the importance
+// weights were not to be trusted (k-hat > 0.7) and no SMC run replaced them.
+void summarize_route_width(const RouteRecord& r, WidthValidation& w) {
+  w.route = r.route;
+  w.gate.passed = r.trusted;
+  if (!r.trusted) {
+    w.gate.failures.push_back(r.warning);
+    w.gate.advice = r.warning;
+  }
+  w.gate.worst_rhat = w.gate.min_ess_bulk = std::numeric_limits<double>::quiet_NaN();
+  w.mean_accept_stat = r.mean_acceptance;
+  w.min_e_bfmi = std::numeric_limits<double>::quiet_NaN();
+  w.sampling_seconds = r.seconds;
+  w.log_evidence = r.log_evidence;
+  w.log_evidence_error = r.log_evidence_error;
+  w.nngp_log_evidence = r.nngp_log_evidence;
+  w.pareto_k = r.pareto_k;
+  w.effective_sample_size = r.effective_sample_size;
+  w.route_warning = r.warning;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- units and records
 
 std::string unit_name(const StudyUnit& unit) {
   if (unit.kind == StudyUnitKind::prior) return "prior N=" + std::to_string(unit.width);
+  if (unit.kind == StudyUnitKind::route) return "route N=" + std::to_string(unit.width);
   return "chain N=" + std::to_string(unit.width) + " c=" + std::to_string(unit.chain);
 }
 
 std::vector<StudyUnit> study_units(const core::Config& config) {
   std::vector<StudyUnit> units;
   for (const Eigen::Index N : config.validation.widths) {
+    if (!route_uses_chains(config.posterior.route)) {
+      units.push_back({StudyUnitKind::route, N, -1});
+      continue;
+    }
     units.push_back({StudyUnitKind::prior, N, -1});
     for (Eigen::Index c = 0; c < config.posterior.chains; ++c) units.push_back({StudyUnitKind::chain, N, c});
   }
@@ -504,6 +601,11 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
     }
     if (u.kind == StudyUnitKind::prior) {
       out.priors.push_back(compute_prior_record(config, data, u.width, observer));
+      ++i;
+      continue;
+    }
+    if (u.kind == StudyUnitKind::route) {
+      out.routes.push_back(route_record(run_posterior_route(config, config.posterior.route, data, u.width, observer)));
       ++i;
       continue;
     }
@@ -553,13 +655,16 @@ StudyRecords merge_records(const std::vector<StudyRecords>& parts) {
       if (u.kind == StudyUnitKind::prior) {
         for (const PriorRecord& r : part.priors)
           if (r.width == u.width) out.priors.push_back(r);
+      } else if (u.kind == StudyUnitKind::route) {
+        for (const RouteRecord& r : part.routes)
+          if (r.width == u.width) out.routes.push_back(r);
       } else {
         for (const ChainRecord& r : part.chains)
           if (r.width == u.width && r.chain == u.chain) out.chains.push_back(r);
       }
     }
   }
-  if (out.priors.size() + out.chains.size() != all.size())
+  if (out.priors.size() + out.chains.size() + out.routes.size() != all.size())
     throw DataError("merge: the parts' records do not match their unit lists");
   return out;
 }
@@ -587,11 +692,16 @@ ValidationResult analyze_records(const StudyRecords& records, const core::Datase
   // Records by width.
   std::map<Eigen::Index, const PriorRecord*> priors;
   std::map<Eigen::Index, std::vector<const ChainRecord*>> chains;
+  std::map<Eigen::Index, const RouteRecord*> routes;
   for (const PriorRecord& r : records.priors) priors[r.width] = &r;
   for (const ChainRecord& r : records.chains) chains[r.width].push_back(&r);
+  for (const RouteRecord& r : records.routes) routes[r.width] = &r;
+  const bool by_route = !route_uses_chains(config.posterior.route);
   for (const Eigen::Index N : config.validation.widths) {
-    if (priors.count(N) == 0 || static_cast<Eigen::Index>(chains[N].size()) != config.posterior.chains)
-      throw DataError("analysis: the records of width " + std::to_string(N) + " are incomplete");
+    const bool complete = by_route ? routes.count(N) == 1
+                                   : priors.count(N) == 1 &&
+                                         static_cast<Eigen::Index>(chains[N].size()) == config.posterior.chains;
+    if (!complete) throw DataError("analysis: the records of width " + std::to_string(N) + " are incomplete");
     std::sort(chains[N].begin(), chains[N].end(),
               [](const ChainRecord* a, const ChainRecord* b) { return a->chain < b->chain; });
   }
@@ -600,26 +710,14 @@ ValidationResult analyze_records(const StudyRecords& records, const core::Datase
   std::vector<WidthTheory> theories;
   std::int64_t done = 0;
   for (const Eigen::Index N : config.validation.widths) {
-    const auto& cs = chains[N];
-    const PriorRecord& prior = *priors[N];
     WidthValidation w;
     w.width = N;
-    w.gate = width_gate(cs, config.posterior);
-    w.compared = w.gate.passed;
-    double accept = 0.0, transitions = 0.0;
-    w.min_e_bfmi = std::numeric_limits<double>::infinity();
-    for (const ChainRecord* c : cs) {
-      accept += c->mean_accept_stat * static_cast<double>(c->sampling_transitions);
-      transitions += static_cast<double>(c->sampling_transitions);
-      w.divergences += c->divergences;
-      w.max_tree_depth_hits += c->max_tree_depth_hits;
-      w.gradient_evaluations += c->gradient_evaluations;
-      w.sampling_seconds += c->seconds;
-      const double bfmi = sampling::e_bfmi(c->energy);
-      w.min_e_bfmi = std::isnan(bfmi) ? 0.0 : std::min(w.min_e_bfmi, bfmi);
+    if (by_route) {
+      summarize_route_width(*routes[N], w);
+    } else {
+      summarize_chain_width(chains[N], *priors[N], config.posterior, w);
     }
-    w.mean_accept_stat = transitions > 0.0 ? accept / transitions : 0.0;
-    w.prior_seconds = prior.seconds;
+    w.compared = w.gate.passed;
 
     WidthTheory th;
     if (w.compared) {
@@ -629,26 +727,13 @@ ValidationResult analyze_records(const StudyRecords& records, const core::Datase
     }
     for (Eigen::Index l = 2; l <= L + 1; ++l) {
       const auto li = static_cast<std::size_t>(l - 2);
-      LayerValidation lv;
-      lv.layer = l;
-      const Estimate post = posterior_estimate(cs, li);
-      const Estimate adapt = adaptation_estimate(post, prior, li);
-      lv.posterior_mean = core::from_upper_triangle(post.entries, P);
-      lv.posterior_mean_se = core::from_upper_triangle(post.covariance.diagonal().cwiseMax(0.0).cwiseSqrt(), P);
-      lv.prior_mean = core::from_upper_triangle(prior.mean[li], P);
-      lv.prior_mean_se = core::from_upper_triangle(
-          (prior.covariance[li].diagonal() / static_cast<double>(prior.networks)).cwiseMax(0.0).cwiseSqrt(), P);
-      lv.adaptation = core::from_upper_triangle(adapt.entries, P);
-      lv.adaptation_se = core::from_upper_triangle(adapt.covariance.diagonal().cwiseMax(0.0).cwiseSqrt(), P);
-      const double Nd = static_cast<double>(N);
-      lv.target_adaptation = Nd * u_target.dot(adapt.entries);
-      lv.target_adaptation_se = Nd * std::sqrt(std::max(u_target.dot(adapt.covariance * u_target), 0.0));
-      lv.cka = cka_of(post.entries, Y);
-      lv.cka_se = cka_standard_error(post.entries, post.covariance, Y);
+      const LayerEstimates est = by_route ? route_estimates(routes[N]->layers[li])
+                                          : chain_estimates(chains[N], *priors[N], li);
+      LayerValidation lv = layer_validation(est, l, P, static_cast<double>(N), u_target, Y);
       if (w.compared) {
         for (const Prediction& pred : th.layers[li]) {
-          const Estimate& est = pred.quantity == "adaptation" ? adapt : post;
-          lv.comparisons.push_back(compare_prediction(est, pred, alpha, Nd, Y));
+          const Estimate& e = pred.quantity == "adaptation" ? est.adaptation : est.posterior;
+          lv.comparisons.push_back(compare_prediction(e, pred, alpha, static_cast<double>(N), Y));
         }
       }
       w.layers.push_back(std::move(lv));
@@ -700,15 +785,22 @@ ValidationResult analyze_records(const StudyRecords& records, const core::Datase
       }
       for (const std::size_t wi : compared_index) {
         const WidthValidation& w = result.widths[wi];
-        const auto& cs = chains.at(w.width);
         std::vector<const ChainRecord*> resampled;
-        for (Eigen::Index c = 0; c < C; ++c) resampled.push_back(cs[static_cast<std::size_t>(pick(engine))]);
+        std::vector<Eigen::Index> replicates;
+        if (by_route) {
+          const Eigen::Index R = routes.at(w.width)->posterior_replicates.front().cols();
+          boost::random::uniform_int_distribution<Eigen::Index> pick_replicate(0, R - 1);
+          for (Eigen::Index r = 0; r < R; ++r) replicates.push_back(pick_replicate(engine));
+        } else {
+          const auto& cs = chains.at(w.width);
+          for (Eigen::Index c = 0; c < C; ++c) resampled.push_back(cs[static_cast<std::size_t>(pick(engine))]);
+        }
         for (std::size_t li = 0; li < per_layer.size(); ++li) {
-          const Estimate post = posterior_estimate(resampled, li);
-          const Estimate adapt = adaptation_estimate(post, *priors.at(w.width), li);
+          const LayerEstimates le = by_route ? route_estimates(resampled_route_estimate(*routes.at(w.width), li, replicates))
+                                             : chain_estimates(resampled, *priors.at(w.width), li);
           for (std::size_t t = 0; t < per_layer[li]; ++t) {
             const TheoryComparison& tc = w.layers[li].comparisons[t];
-            const Estimate& est = tc.quantity == "adaptation" ? adapt : post;
+            const Estimate& est = tc.quantity == "adaptation" ? le.adaptation : le.posterior;
             const Eigen::VectorXd e = est.entries - core::upper_triangle(tc.prediction);
             Eigen::MatrixXd cov = est.covariance;
             cov.diagonal() += core::upper_triangle(tc.prediction_se).cwiseAbs2();

@@ -26,13 +26,16 @@
 #include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "validation/observer.hpp"
+#include "validation/posterior_route.hpp"
 #include "validation/width_scaling.hpp"
 
 namespace kernelmc::validation {
 
 // ---------------------------------------------------------------- records
 
-enum class StudyUnitKind { prior, chain };
+// prior and chain units make up a width with posterior.route = chains; with any other route a
+// width is one route unit (importance or SMC: prior and posterior from the same draws).
+enum class StudyUnitKind { prior, chain, route };
 
 // One unit of Monte Carlo work. Units are ordered width by width: the prior unit, then
 // chains 0..C−1.
@@ -42,7 +45,7 @@ struct StudyUnit {
   Eigen::Index chain = -1;  // c for a chain unit, −1 for a prior unit
   bool operator==(const StudyUnit&) const = default;
 };
-std::string unit_name(const StudyUnit& unit);  // "prior N=64", "chain N=64 c=2"
+std::string unit_name(const StudyUnit& unit);  // "prior N=64", "chain N=64 c=2", "route N=64"
 
 // Every unit of the study of `config`, in order.
 std::vector<StudyUnit> study_units(const core::Config& config);
@@ -85,6 +88,7 @@ struct StudyRecords {
   std::vector<StudyUnit> units;    // the units these records hold, in study order
   std::vector<PriorRecord> priors;
   std::vector<ChainRecord> chains;
+  std::vector<RouteRecord> routes;
 };
 
 // Computes `units` of the study of `config` on `data` (validated here: ConfigError /
@@ -174,6 +178,16 @@ struct WidthValidation {
   double prior_seconds = 0.0;
   double theory_seconds = 0.0;
   std::string fb_method;          // the FB solver's tilt method
+  // The posterior route of this width ("chains", "importance" or "smc") and, for importance
+  // and SMC, the evidence log Z with its error beside the NNGP evidence, and the importance
+  // diagnostics (k-hat NaN when importance did not run; route_warning why it was not trusted).
+  std::string route = "chains";
+  double log_evidence = 0.0;
+  double log_evidence_error = 0.0;
+  double nngp_log_evidence = 0.0;
+  double pareto_k = 0.0;
+  double effective_sample_size = 0.0;
+  std::string route_warning;
   std::vector<LayerValidation> layers;
 };
 

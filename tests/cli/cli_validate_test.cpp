@@ -49,7 +49,7 @@ RunResult run(const std::string& args, const fs::path& dir) {
 const std::string kTiny =
     " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,16]"
     " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set posterior.warmup=200"
-    " --set posterior.draws=300 --set run.seed=11";
+    " --set posterior.draws=300 --set run.seed=11 --set posterior.route=chains";
 
 }  // namespace
 
