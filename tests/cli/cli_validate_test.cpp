@@ -64,6 +64,15 @@ TEST(CliValidate, ShardBeyondItsCountExits78NamingItAndWritesNothing) {
   }
 }
 
+TEST(CliValidate, ShardOfARouteStudyExits78NamingTheRoute) {
+  const fs::path dir = scratch("route_shard");
+  const fs::path out = dir / "out";
+  const RunResult r = run("validate -q --out " + out.string() + " --shard 1/2" + kTiny + " --set posterior.route=auto", dir);
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  EXPECT_NE(r.err.find("posterior.route = auto"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(CliValidate, BadConfigValueExits78NamingTheField) {
   const fs::path dir = scratch("bad_config");
   const fs::path out = dir / "out";
