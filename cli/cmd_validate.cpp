@@ -13,6 +13,7 @@
 #include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
+#include "validation/route_cross_check.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/validation_study.hpp"
 
@@ -65,7 +66,13 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
               << ")\nrecords: " << path.string() << "\n";
     return 0;
   }
-  return finish_validation(validation::run_validation(config, data, progress), "", std::cout);
+  const validation::ValidationResult result = validation::run_validation(config, data, progress);
+  std::string cross_check;
+  if (config.posterior.cross_check != core::CrossCheckRoute::none)
+    cross_check = validation::format_cross_check(result, validation::run_cross_check(result, data, progress));
+  const int status = finish_validation(result, "", std::cout);
+  std::cout << cross_check;
+  return status;
 }
 
 int run_demo(const CommonOptions& options) {

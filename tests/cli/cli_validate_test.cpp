@@ -73,6 +73,20 @@ TEST(CliValidate, ShardOfARouteStudyExits78NamingTheRoute) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST(CliValidate, CrossCheckRunsTheSecondRouteAndReportsAgreement) {
+  const fs::path dir = scratch("cross_check");
+  const fs::path out = dir / "out";
+  const RunResult r = run("validate -q --out " + out.string() + kTiny +
+                              " --set posterior.route=importance --set posterior.importance_networks=4000"
+                              " --set posterior.cross_check=smc --set posterior.smc_particles=64"
+                              " --set posterior.smc_replicates=2 --set validation.figures=false",
+                          dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cross-check: smc beside the study's route"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("evidence: log Z"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the two routes"), std::string::npos) << r.out;
+}
+
 TEST(CliValidate, BadConfigValueExits78NamingTheField) {
   const fs::path dir = scratch("bad_config");
   const fs::path out = dir / "out";
