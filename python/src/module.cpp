@@ -103,7 +103,7 @@ std::string prior(const ConfigSource& source, const OptionalMatrix& X, const Opt
 
 std::string sample(const ConfigSource& source, const OptionalMatrix& X, const OptionalMatrix& Y) {
   const auto run = [](const core::Config& c, const core::Dataset& d, validation::Observer& o) {
-    return validation::run_posterior(c, c.posterior, d, o);
+    return validation::run_posterior(c, d, o);
   };
   return run_report(source, X, Y, run, [](const auto& r) { return validation::posterior_report_json(r); });
 }

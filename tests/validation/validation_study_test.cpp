@@ -40,6 +40,7 @@ core::Config tiny_config() {
   c.posterior.warmup = 200;
   c.posterior.draws = 300;
   c.run.seed = 11;
+  c.posterior.route = core::PosteriorRoute::chains;  // these tests are about chain units and shards
   return c;
 }
 
