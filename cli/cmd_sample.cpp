@@ -1,6 +1,9 @@
 // `kernelmc sample`: posterior chains for a config, the posterior mean kernel of every
 // layer with its MCSE, kernel summaries with R-hat and ESS, the sampler's health, and
-// the convergence gate.
+// the convergence gate. With posterior.route = importance or smc
+// it runs that route at the first of model.widths instead (validation/posterior_route.hpp),
+// and writes route.json; `auto` stays with the chains here: `sample` is the chain tool, and
+// the automatic choice is `kernelmc validate`'s.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -8,7 +11,9 @@
 #include "cli/run_setup.hpp"
 #include "core/dataset_generators.hpp"
 #include "validation/posterior_report.hpp"
+#include "validation/posterior_route.hpp"
 #include "validation/posterior_run.hpp"
+#include "validation/route_report.hpp"
 
 namespace kernelmc::cli {
 
@@ -16,6 +21,14 @@ int run_sample(const CommonOptions& options) {
   const core::Config config = resolve_config(options);
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
+  const core::PosteriorRoute route = config.posterior.route;
+  if (route == core::PosteriorRoute::importance || route == core::PosteriorRoute::smc) {
+    const validation::RouteRun run =
+        validation::run_posterior_route(config, route, data, config.model.widths.front(), progress);
+    const auto path = validation::write_route_report(run, config, data.targets, config.run.output_dir);
+    std::cout << validation::format_route_table(run, data.targets) << "\nreport: " << path.string() << "\n";
+    return 0;
+  }
   const validation::PosteriorRunResult result = validation::run_posterior(config, data, progress);
   const auto path = validation::write_posterior_report(result, config.run.output_dir);
   std::cout << validation::format_posterior_table(result) << "\nreport: " << path.string() << "\n";

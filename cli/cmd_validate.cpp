@@ -1,7 +1,8 @@
 // `kernelmc validate`: the validation study (validation/validation_study.hpp), posterior
 // chains and exact prior networks over widths against every theory. It writes the study's
-// records (validation/validation_records_io.hpp) into <out>/records before the analysis,
-// so `kernelmc merge <out>/records` can re-analyse them, then the report into <out>. With
+// records (validation/validation_records_io.hpp) into <out>/records before the analysis
+// (posterior.route = chains), so `kernelmc merge <out>/records` can re-analyse them, then
+// the report into <out>. With
 // --shard k/K it computes only the k-th of K parts of the study's units and writes their
 // records into <out> for `kernelmc merge`, without analysis. `kernelmc demo` is the
 // built-in study below.
@@ -17,6 +18,7 @@
 #include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
+#include "validation/route_cross_check.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/study_family.hpp"
 #include "validation/validation_study.hpp"
@@ -28,15 +30,18 @@ namespace {
 // The main job's built-in study (README): erf at the edge of chaos with σ_b² = 0.1,
 // g = g_c(0.1) = 1.55212 (THEORY.md §6.2; `kernelmc criticality` tabulates it), L = 2, on
 // THEORY.md's XOR with a constant input (Config B, P = 4), over validation.widths
-// N = 32..256, 4 collapsed static-HMC chains of 1000 + 1000 each. Why these choices: at
-// σ_b² = 0 the critical erf kernel decays to q* = 0 with depth and the adaptation along the
-// target is ≈ 0.001/N, below any Monte Carlo resolution; with σ_b² = 0.1 it is ≈ 0.05/N
-// (layer 3). On the plain XOR clusters an odd φ gives odd network functions, orthogonal to
-// the even XOR target, so the constant input is needed. Static HMC takes ≈ 3× fewer
-// gradients per draw than NUTS here, which keeps the study within 5 minutes on 2 cores.
-constexpr std::array<const char*, 6> kDemoOverrides = {"data.kind=config_b",    "model.depth=2",
+// N = 32..256. The posterior comes from the default route, auto: 10⁵ exact prior networks per
+// width weighted by the evidence of their output kernel (importance sampling; SMC if the
+// PSIS k̂ exceeded 0.7), so E_prior, E_post and the adaptation ΔC come from the same draws
+// and ΔC's error is not the O(1) spread of two independent means: the adaptation along the
+// target (≈ 0.05/N in layer 3) is resolved at every width. Why these choices: at σ_b² = 0 the
+// critical erf kernel decays to q* = 0 with depth and the adaptation is ≈ 0.001/N; on the
+// plain XOR clusters an odd φ gives odd network functions, orthogonal to the even XOR target,
+// so the constant input is needed. About a minute on 2 cores.
+constexpr std::array<const char*, 6> kDemoOverrides = {"data.kind=config_b",     "model.depth=2",
                                                        "model.bias_variance=0.1", "model.g=1.55212",
-                                                       "sampler.kind=hmc",      "run.output_dir=kernelmc-demo"};
+                                                       "posterior.importance_networks=100000",
+                                                       "run.output_dir=kernelmc-demo"};
 
 }  // namespace
 
@@ -50,6 +55,11 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
     shard_count = std::stoll(m[2].str());
   }
   const core::Config config = resolve_config(options);
+  if (!shard.empty() && config.posterior.route != core::PosteriorRoute::chains)
+    throw ConfigError("--shard " + shard + ": posterior.route = " +
+                      std::string(core::posterior_route_name(config.posterior.route)) +
+                      " studies are not sharded (a width is one unit of seconds); set posterior.route = chains "
+                      "to shard chains, or run without --shard");
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
   if (validation::is_study_family(config))
@@ -66,8 +76,16 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
   }
   const validation::StudyRecords records =
       validation::compute_records(config, data, validation::study_units(config), progress);
-  validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
-  return finish_validation(validation::analyze_records(records, data, progress), "", std::cout);
+  // Route units (importance, SMC) are not part of the records format: they are never sharded.
+  if (config.posterior.route == core::PosteriorRoute::chains)
+    validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
+  const validation::ValidationResult result = validation::analyze_records(records, data, progress);
+  std::string cross_check;
+  if (config.posterior.cross_check != core::CrossCheckRoute::none)
+    cross_check = validation::format_cross_check(result, validation::run_cross_check(result, data, progress));
+  const int status = finish_validation(result, "", std::cout);
+  std::cout << cross_check;
+  return status;
 }
 
 int run_demo(const CommonOptions& options) {

@@ -165,8 +165,49 @@ std::string_view posterior_form_name(PosteriorForm form);
 // Parses a name; throws ConfigError naming `field` and the value if it is unknown.
 PosteriorForm parse_posterior_form(std::string_view name, std::string_view field = "posterior.form");
 
+// How the posterior of [posterior] is computed (sampling/importance_posterior.hpp,
+// sampling/smc_posterior.hpp, sampling/chain_runner.hpp).
+enum class PosteriorRoute {
+  automatic,   // "auto": importance while its PSIS k̂ ≤ 0.7, tempered SMC otherwise
+  importance,  // exact prior networks weighted by N(Y; 0, C^(L+1) + κI), self-normalised
+  smc,         // tempered SMC over the hidden weights, β: 0 → 1
+  chains,      // MCMC chains (config.sampler) on the collapsed or full posterior
+};
+// "auto", "importance", "smc", "chains".
+std::string_view posterior_route_name(PosteriorRoute route);
+// Parses a name; throws ConfigError naming `field` and the value if it is unknown.
+PosteriorRoute parse_posterior_route(std::string_view name, std::string_view field = "posterior.route");
+
+// A second route `kernelmc validate` runs beside posterior.route, reporting their agreement.
+enum class CrossCheckRoute { none, importance, smc, chains };
+// "none", "importance", "smc", "chains".
+std::string_view cross_check_route_name(CrossCheckRoute route);
+CrossCheckRoute parse_cross_check_route(std::string_view name, std::string_view field = "posterior.cross_check");
+
 // [posterior]: the posterior run of `kernelmc sample` and of every width of `kernelmc validate`.
 struct PosteriorSettings {
+  // auto: importance sampling resolves ΔC from the same draws as E_prior (its error does
+  // not include the O(1) fluctuation of two independent means) while its weights are
+  // trustworthy (k̂ ≤ 0.7), tempered SMC beyond.
+  PosteriorRoute route = PosteriorRoute::automatic;
+  CrossCheckRoute cross_check = CrossCheckRoute::none;
+  // importance: M exact prior networks, cut into B contiguous batches for batch-means
+  // errors (B − 1 dof). The SE of N·ŷᵀΔCŷ on Config B is ≈ 1.3e-4 at M = 4·10⁵ (measured),
+  // so M = 2·10⁵ gives ≈ 2e-4 in a few seconds.
+  Eigen::Index importance_networks = 200000;
+  Eigen::Index importance_batches = 20;
+  // smc: particles per run, independent runs (the errors: R − 1 dof), the ESS/n target
+  // of each tempering step (0.5: Jasra et al. 2011), move transitions per step, the move
+  // kernel (hmc or mala), its first step size, HMC trajectory length, and the acceptance
+  // the population step size is steered to (0.65, Beskos et al. 2013 for HMC).
+  Eigen::Index smc_particles = 512;
+  Eigen::Index smc_replicates = 4;
+  double smc_ess_fraction = 0.5;
+  Eigen::Index smc_rejuvenation_steps = 5;
+  SamplerKind smc_move = SamplerKind::hmc;
+  double smc_step_size = 0.2;
+  double smc_integration_time = 1.0;
+  double smc_target_accept = 0.65;
   Eigen::Index chains = 4;     // Stan's default; four chains give split R̂ eight halves
   Eigen::Index warmup = 1000;  // Stan's default num_warmup
   Eigen::Index draws = 1000;   // kept draws per chain; Stan's default num_samples

@@ -106,6 +106,18 @@ void visit_fields(S& s, V&& visit) {
   visit("max_entry_draw_values", s.max_entry_draw_values);
   visit("write_draws", s.write_draws);
   visit("draw_layers", s.draw_layers);
+  visit("route", s.route);
+  visit("cross_check", s.cross_check);
+  visit("importance_networks", s.importance_networks);
+  visit("importance_batches", s.importance_batches);
+  visit("smc_particles", s.smc_particles);
+  visit("smc_replicates", s.smc_replicates);
+  visit("smc_ess_fraction", s.smc_ess_fraction);
+  visit("smc_rejuvenation_steps", s.smc_rejuvenation_steps);
+  visit("smc_move", s.smc_move);
+  visit("smc_step_size", s.smc_step_size);
+  visit("smc_integration_time", s.smc_integration_time);
+  visit("smc_target_accept", s.smc_target_accept);
 }
 
 template <class S, class V>
@@ -253,6 +265,8 @@ std::string_view choice_name(E value) {
   if constexpr (std::is_same_v<E, SamplerKind>) return sampler_kind_name(value);
   if constexpr (std::is_same_v<E, MetricKind>) return metric_kind_name(value);
   if constexpr (std::is_same_v<E, PosteriorForm>) return posterior_form_name(value);
+  if constexpr (std::is_same_v<E, PosteriorRoute>) return posterior_route_name(value);
+  if constexpr (std::is_same_v<E, CrossCheckRoute>) return cross_check_route_name(value);
   if constexpr (std::is_same_v<E, TiltMethod>) return tilt_method_name(value);
   if constexpr (std::is_same_v<E, TiltGradientForm>) return tilt_gradient_form_name(value);
 }
@@ -264,6 +278,8 @@ E parse_choice(std::string_view name, std::string_view field) {
   if constexpr (std::is_same_v<E, SamplerKind>) return parse_sampler_kind(name, field);
   if constexpr (std::is_same_v<E, MetricKind>) return parse_metric_kind(name, field);
   if constexpr (std::is_same_v<E, PosteriorForm>) return parse_posterior_form(name, field);
+  if constexpr (std::is_same_v<E, PosteriorRoute>) return parse_posterior_route(name, field);
+  if constexpr (std::is_same_v<E, CrossCheckRoute>) return parse_cross_check_route(name, field);
   if constexpr (std::is_same_v<E, TiltMethod>) return parse_tilt_method(name, field);
   if constexpr (std::is_same_v<E, TiltGradientForm>) return parse_tilt_gradient_form(name, field);
 }

@@ -26,6 +26,9 @@ enum class StreamPurpose : std::uint64_t {
   four_point_mc = 8,   // Monte Carlo 4-point functions for V (index = layer)
   sbc = 9,             // simulation-based calibration replicates (index = replicate)
   test = 10,           // unit tests that need draws of their own
+  smc_particle = 11,   // initial draw and rejuvenation moves of one SMC particle slot
+                       // (index = replicate · particles + slot)
+  smc_resampling = 12, // the resampling uniforms of one SMC run (index = replicate)
 };
 
 // The engine for (seed, purpose, width, index). Distinct id tuples give distinct,

@@ -93,6 +93,13 @@ ChainRecord compute_chain_record(const core::Config& config, const core::Dataset
   return chain_record(observables, results.front(), width);
 }
 
+// The route unit of one width (posterior.route ≠ chains). Its progress stays silent: the
+// pool counts units.
+RouteRecord compute_route_record(const core::Config& config, const core::Dataset& data, Eigen::Index width) {
+  SilentObserver silent;
+  return route_record(run_posterior_route(config, config.posterior.route, data, width, silent));
+}
+
 // The position of each of `units` in `all` (study order); ConfigError for a foreign unit.
 std::vector<std::size_t> study_positions(const std::vector<StudyUnit>& all, const std::vector<StudyUnit>& units) {
   std::vector<std::size_t> positions;
@@ -106,10 +113,11 @@ std::vector<std::size_t> study_positions(const std::vector<StudyUnit>& all, cons
   return positions;
 }
 
-// One computed unit: exactly one of the two records is used.
+// One computed unit: exactly one of the three records is used.
 struct UnitResult {
   PriorRecord prior;
   ChainRecord chain;
+  RouteRecord route;
   std::exception_ptr error;
 };
 
@@ -123,12 +131,17 @@ core::ModelSpec spec_at_width(const core::Config& config, const core::Dataset& d
 
 std::string unit_name(const StudyUnit& unit) {
   if (unit.kind == StudyUnitKind::prior) return "prior N=" + std::to_string(unit.width);
+  if (unit.kind == StudyUnitKind::route) return "route N=" + std::to_string(unit.width);
   return "chain N=" + std::to_string(unit.width) + " c=" + std::to_string(unit.chain);
 }
 
 std::vector<StudyUnit> study_units(const core::Config& config) {
   std::vector<StudyUnit> units;
   for (const Eigen::Index N : config.validation.widths) {
+    if (!route_uses_chains(config.posterior.route)) {
+      units.push_back({StudyUnitKind::route, N, -1});
+      continue;
+    }
     units.push_back({StudyUnitKind::prior, N, -1});
     for (Eigen::Index c = 0; c < config.posterior.chains; ++c) units.push_back({StudyUnitKind::chain, N, c});
   }
@@ -150,7 +163,9 @@ double unit_cost(const core::Config& config, const core::Dataset& data, const St
     const core::PosteriorSettings& p = config.posterior;
     return static_cast<double>(p.warmup + p.draws * p.thin) * N * N * P;
   }
-  return static_cast<double>(config.validation.prior_networks) * P * N * static_cast<double>(config.model.depth);
+  const Eigen::Index networks = unit.kind == StudyUnitKind::route ? config.posterior.importance_networks
+                                                                  : config.validation.prior_networks;
+  return static_cast<double>(networks) * P * N * static_cast<double>(config.model.depth);
 }
 
 std::vector<StudyUnit> schedule_units(const core::Config& config, const core::Dataset& data,
@@ -181,6 +196,8 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
     try {
       if (u.kind == StudyUnitKind::prior)
         results[i].prior = compute_prior_record(config, data, u.width);
+      else if (u.kind == StudyUnitKind::route)
+        results[i].route = compute_route_record(config, data, u.width);
       else
         results[i].chain = compute_chain_record(config, data, u.width, u.chain);
     } catch (...) {
@@ -195,6 +212,8 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
     if (results[i].error) std::rethrow_exception(results[i].error);
     if (u.kind == StudyUnitKind::prior)
       out.priors.push_back(std::move(results[i].prior));
+    else if (u.kind == StudyUnitKind::route)
+      out.routes.push_back(std::move(results[i].route));
     else
       out.chains.push_back(std::move(results[i].chain));
   }
@@ -205,9 +224,14 @@ std::map<Eigen::Index, WidthRecords> records_by_width(const StudyRecords& record
   std::map<Eigen::Index, WidthRecords> out;
   for (const PriorRecord& r : records.priors) out[r.width].prior = &r;
   for (const ChainRecord& r : records.chains) out[r.width].chains.push_back(&r);
+  for (const RouteRecord& r : records.routes) out[r.width].route = &r;
+  const bool by_route = !route_uses_chains(records.config.posterior.route);
   for (const Eigen::Index N : records.config.validation.widths) {
     WidthRecords& w = out[N];
-    if (w.prior == nullptr || static_cast<Eigen::Index>(w.chains.size()) != records.config.posterior.chains)
+    const bool complete =
+        by_route ? w.route != nullptr
+                 : w.prior != nullptr && static_cast<Eigen::Index>(w.chains.size()) == records.config.posterior.chains;
+    if (!complete)
       throw DataError("analysis: the records of width " + std::to_string(N) + " are incomplete");
     std::sort(w.chains.begin(), w.chains.end(),
               [](const ChainRecord* a, const ChainRecord* b) { return a->chain < b->chain; });
@@ -249,13 +273,16 @@ StudyRecords merge_records(const std::vector<StudyRecords>& parts) {
       if (u.kind == StudyUnitKind::prior) {
         for (const PriorRecord& r : part.priors)
           if (r.width == u.width) out.priors.push_back(r);
+      } else if (u.kind == StudyUnitKind::route) {
+        for (const RouteRecord& r : part.routes)
+          if (r.width == u.width) out.routes.push_back(r);
       } else {
         for (const ChainRecord& r : part.chains)
           if (r.width == u.width && r.chain == u.chain) out.chains.push_back(r);
       }
     }
   }
-  if (out.priors.size() + out.chains.size() != all.size())
+  if (out.priors.size() + out.chains.size() + out.routes.size() != all.size())
     throw DataError("merge: the parts' records do not match their unit lists");
   return out;
 }

@@ -4,7 +4,9 @@
 //            kernel entries over M networks, streams make_stream(seed, prior_network, N, m))
 //            and one unit per (width, chain) (its batch means of the kernel entries, its
 //            trace/KTA/CKA draws for R̂ and ESS, its sampler health; streams
-//            make_stream(seed, chain_*, N, c)). A unit is determined by (config, unit) alone:
+//            make_stream(seed, chain_*, N, c)); with posterior.route ≠ chains instead one
+//            route unit per width (validation/posterior_route.hpp: importance or SMC, prior
+//            and posterior from the same draws). A unit is determined by (config, unit) alone:
 //            any process that computes it gets the same bits.
 //   shards   contiguous slices of the units in study order (`kernelmc validate --shard k/K`);
 //   schedule all units of a call run from one parallel pool, longest first;
@@ -19,20 +21,21 @@
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
 #include "validation/observer.hpp"
+#include "validation/posterior_route.hpp"
 
 namespace kernelmc::validation {
 
-enum class StudyUnitKind { prior, chain };
+enum class StudyUnitKind { prior, chain, route };
 
 // One unit of Monte Carlo work. In study order units go width by width: the prior unit,
-// then chains 0..C−1.
+// then chains 0..C−1 (posterior.route = chains), or the width's route unit.
 struct StudyUnit {
   StudyUnitKind kind = StudyUnitKind::prior;
   Eigen::Index width = 0;   // N
-  Eigen::Index chain = -1;  // c for a chain unit, −1 for a prior unit
+  Eigen::Index chain = -1;  // c for a chain unit, −1 for a prior or route unit
   bool operator==(const StudyUnit&) const = default;
 };
-std::string unit_name(const StudyUnit& unit);  // "prior N=64", "chain N=64 c=2"
+std::string unit_name(const StudyUnit& unit);  // "prior N=64", "chain N=64 c=2", "route N=64"
 
 // Every unit of the study of `config`, in study order.
 std::vector<StudyUnit> study_units(const core::Config& config);
@@ -43,7 +46,8 @@ std::vector<StudyUnit> shard_units(const std::vector<StudyUnit>& units, Eigen::I
 // Relative run time of a unit (arbitrary scale, only compared between units of one study):
 // a chain costs (warmup + draws·thin)·N²·P (the N×N hidden layers on P inputs per
 // transition), a prior unit networks·P·N·L (exact sampling draws N P-dimensional Gaussian
-// preactivations per layer).
+// preactivations per layer), a route unit posterior.importance_networks·P·N·L (the same
+// exact sampling of its networks).
 double unit_cost(const core::Config& config, const core::Dataset& data, const StudyUnit& unit);
 // `units` longest first (unit_cost descending; ties keep the given order): the order in
 // which compute_records starts them.
@@ -85,13 +89,14 @@ struct StudyRecords {
   std::vector<StudyUnit> units;    // the units these records hold, in study order
   std::vector<PriorRecord> priors; // in study order
   std::vector<ChainRecord> chains; // in study order
+  std::vector<RouteRecord> routes; // in study order
 };
 
 // Computes `units` of the study of `config` on `data` (validated here: ConfigError /
 // DataError): every unit from one parallel pool (OpenMP, one unit per thread at a time,
 // in schedule_units order), each unit single-threaded on its own streams, so the records
 // are bit-identical for any thread count and any split into shards. Progress: one stage,
-// "units", counted in units done. The first failing unit's error (in study order) is
+// "units", counted in units done (a route unit runs on its own thread too). The first failing unit's error (in study order) is
 // rethrown after the pool.
 StudyRecords compute_records(const core::Config& config, const core::Dataset& data,
                              const std::vector<StudyUnit>& units, Observer& observer);
@@ -102,13 +107,15 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
 // duplicated unit).
 StudyRecords merge_records(const std::vector<StudyRecords>& parts);
 
-// The records of one width: its prior unit and its chains in chain order.
+// The records of one width: its prior unit and its chains in chain order, or its route unit.
 struct WidthRecords {
   const PriorRecord* prior = nullptr;
   std::vector<const ChainRecord*> chains;
+  const RouteRecord* route = nullptr;  // non-null exactly when posterior.route ≠ chains
 };
 // `records` by width; DataError naming the width unless each width of the study has its
-// prior record and posterior.chains chain records.
+// prior record and posterior.chains chain records (posterior.route = chains) or its route
+// record (any other route).
 std::map<Eigen::Index, WidthRecords> records_by_width(const StudyRecords& records);
 
 // The model of `config` with the single hidden width `width` on `data`.

@@ -119,6 +119,26 @@ Estimate adaptation_estimate(const Estimate& posterior, const PriorRecord& prior
   return a;
 }
 
+LayerEstimates chain_estimates(const std::vector<const ChainRecord*>& chains, const PriorRecord& prior,
+                               std::size_t li) {
+  LayerEstimates e;
+  e.posterior = posterior_estimate(chains, li);
+  e.adaptation = adaptation_estimate(e.posterior, prior, li);
+  e.prior = {prior.mean[li], prior.covariance[li] / static_cast<double>(prior.networks), prior.networks - 1};
+  return e;
+}
+
+LayerEstimates route_estimates(const RouteLayerEstimate& r) {
+  return {{r.posterior, r.posterior_covariance, r.degrees_of_freedom},
+          {r.prior, r.prior_covariance, r.degrees_of_freedom},
+          {r.adaptation, r.adaptation_covariance, r.degrees_of_freedom}};
+}
+
+LayerEstimates layer_estimates(const WidthRecords& records, std::size_t li) {
+  if (records.route != nullptr) return route_estimates(records.route->layers[li]);
+  return chain_estimates(records.chains, *records.prior, li);
+}
+
 TheoryComparison compare_prediction(const Estimate& est, const Prediction& pred, double alpha, double width,
                                     const Eigen::MatrixXd& Y) {
   TheoryComparison c;

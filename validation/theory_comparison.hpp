@@ -2,7 +2,8 @@
 // One Monte Carlo estimate of a kernel (its upper-triangle entries with their covariance)
 // against one theory's prediction: the comparison type of the validation study, found by
 // (theory, quantity) name. Also the estimates themselves, pooled from the study's records:
-// E_post[C] from the chains' batch means and ΔC_MC = E_post[C] − E_prior[C].
+// E_post[C] from the chains' batch means and ΔC_MC = E_post[C] − E_prior[C], or all three
+// from the replicates of a posterior route (importance or SMC).
 #include <Eigen/Core>
 #include <string>
 #include <vector>
@@ -23,6 +24,22 @@ struct Estimate {
 Estimate posterior_estimate(const std::vector<const ChainRecord*>& chains, std::size_t li);
 // ΔC_MC = E_post − E_prior, covariances added (independent streams).
 Estimate adaptation_estimate(const Estimate& posterior, const PriorRecord& prior, std::size_t li);
+
+// The three estimates of layer index li at one width, whatever produced them.
+struct LayerEstimates {
+  Estimate posterior;   // E_post[C^(l)]
+  Estimate prior;       // E_prior[C^(l)]
+  Estimate adaptation;  // ΔC^(l)
+};
+// Chains and an independent prior record: ΔC's covariance is the sum of the two.
+LayerEstimates chain_estimates(const std::vector<const ChainRecord*>& chains, const PriorRecord& prior,
+                               std::size_t li);
+// Importance or SMC (a route record's layer): prior and posterior from the same draws, ΔC's
+// covariance from the replicates of the difference itself.
+LayerEstimates route_estimates(const RouteLayerEstimate& r);
+// The estimates of layer index li of one width's records (its route unit, or its chains and
+// prior unit).
+LayerEstimates layer_estimates(const WidthRecords& records, std::size_t li);
 
 // One theory's prediction of one quantity of one layer.
 struct Prediction {

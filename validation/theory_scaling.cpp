@@ -52,28 +52,50 @@ struct ScalingPoints {
   std::vector<double> widths, values, errors;
 };
 
+// One bootstrap resample of a width's records: its chains drawn with repetition
+// (posterior.route = chains; the prior unit kept), or its route's replicates drawn with
+// repetition.
+struct WidthResample {
+  const WidthRecords* records = nullptr;
+  std::vector<const ChainRecord*> chains;
+  std::vector<Eigen::Index> replicates;
+  LayerEstimates estimates(std::size_t li) const {
+    if (records->route != nullptr) return route_estimates(resampled_route_estimate(*records->route, li, replicates));
+    return chain_estimates(chains, *records->prior, li);
+  }
+};
+
+WidthResample resample_width(const WidthRecords& wr, Eigen::Index chains, core::Engine& engine) {
+  WidthResample out;
+  out.records = &wr;
+  if (wr.route != nullptr) {
+    const Eigen::Index R = wr.route->posterior_replicates.front().cols();
+    boost::random::uniform_int_distribution<Eigen::Index> pick(0, R - 1);
+    for (Eigen::Index i = 0; i < R; ++i) out.replicates.push_back(pick(engine));
+    return out;
+  }
+  boost::random::uniform_int_distribution<Eigen::Index> pick(0, chains - 1);
+  for (Eigen::Index c = 0; c < chains; ++c) out.chains.push_back(wr.chains[static_cast<std::size_t>(pick(engine))]);
+  return out;
+}
+
 // The exponent of every key's fit on bootstrap replicate b (NaN where the fit is not valid).
 std::vector<double> replicate_exponents(const ValidationResult& r, const std::map<Eigen::Index, WidthRecords>& records,
                                         const std::vector<std::size_t>& compared, const std::vector<ScalingKey>& keys,
                                         Eigen::Index b) {
-  const Eigen::Index C = r.config.posterior.chains;
   core::Engine engine =
       core::make_stream(r.config.run.seed, core::StreamPurpose::bootstrap, 0, static_cast<std::uint64_t>(b));
-  boost::random::uniform_int_distribution<Eigen::Index> pick(0, C - 1);
   std::vector<ScalingPoints> points(keys.size());
   for (const std::size_t wi : compared) {
     const WidthValidation& w = r.widths[wi];
-    const WidthRecords& wr = records.at(w.width);
-    std::vector<const ChainRecord*> resampled;
-    for (Eigen::Index c = 0; c < C; ++c) resampled.push_back(wr.chains[static_cast<std::size_t>(pick(engine))]);
+    const WidthResample resample = resample_width(records.at(w.width), r.config.posterior.chains, engine);
     for (std::size_t li = 0; li < w.layers.size(); ++li) {
-      const Estimate post = posterior_estimate(resampled, li);
-      const Estimate adapt = adaptation_estimate(post, *wr.prior, li);
+      const LayerEstimates e = resample.estimates(li);
       for (std::size_t k = 0; k < keys.size(); ++k) {
         const TheoryComparison* tc = keys[k].li == li ? comparison_at(r, wi, keys[k]) : nullptr;
         if (tc == nullptr) continue;
         points[k].widths.push_back(static_cast<double>(w.width));
-        points[k].values.push_back(excess_frobenius(tc->quantity == "adaptation" ? adapt : post, *tc));
+        points[k].values.push_back(excess_frobenius(tc->quantity == "adaptation" ? e.adaptation : e.posterior, *tc));
         points[k].errors.push_back(tc->frobenius_se);
       }
     }

@@ -98,6 +98,9 @@ T field(const json& j, const char* key, const fs::path& manifest) {
 }  // namespace
 
 fs::path write_records(const StudyRecords& records, const fs::path& directory) {
+  if (!records.routes.empty())
+    throw DataError("records: posterior.route = " + records.routes.front().route +
+                    " units are not written as records (only chain studies are sharded and merged)");
   json manifest;
   manifest["format"] = "kernelmc-validation-records";
   manifest["format_version"] = kRecordsFormatVersion;

@@ -23,6 +23,7 @@ namespace kernelmc::validation {
 inline constexpr int kRecordsFormatVersion = 1;
 
 // Writes `records` into `directory` (created if needed). Returns the manifest's path.
+// DataError for records with route units (posterior.route ≠ chains).
 std::filesystem::path write_records(const StudyRecords& records, const std::filesystem::path& directory);
 
 // Reads what write_records wrote. Throws InputFileError if the manifest or a file is

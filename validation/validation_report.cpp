@@ -46,15 +46,32 @@ std::string quoted(const std::string& text) {
   return out + "\"";
 }
 
+// How the posterior and prior were computed, for the header.
+std::string route_description(const core::Config& c) {
+  const auto& p = c.posterior;
+  std::ostringstream out;
+  if (p.route == core::PosteriorRoute::chains) {
+    out << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
+        << c.validation.prior_networks << " prior networks per width";
+  } else {
+    out << "posterior route " << core::posterior_route_name(p.route) << ": " << p.importance_networks
+        << " exact prior networks per width weighted by the evidence of their output kernel (E_prior, E_post and dC "
+           "from the same draws, errors over "
+        << p.importance_batches << " batches)";
+    if (p.route != core::PosteriorRoute::importance)
+      out << (p.route == core::PosteriorRoute::smc ? "; " : "; SMC when k-hat > 0.7: ") << p.smc_replicates
+          << " tempered SMC runs of " << p.smc_particles << " particles";
+  }
+  return out.str();
+}
+
 std::string header_line(const ValidationResult& r) {
   const auto& m = r.config.model;
-  const auto& p = r.config.posterior;
   std::ostringstream out;
   out << "kernelmc validation: " << r.dataset_name << " (P = " << r.points << "), "
       << core::activation_name(m.activation) << ", L = " << m.depth << ", g = " << m.g.front()
       << (m.g.size() > 1 ? " ..." : "") << ", sigma_b^2 = " << m.bias_variance << ", kappa = " << m.kappa << "; "
-      << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
-      << r.config.validation.prior_networks << " prior networks per width";
+      << route_description(r.config);
   return out.str();
 }
 
@@ -63,6 +80,23 @@ std::string relative_text(const TheoryComparison* c) { return c ? pm(c->relative
 std::string p_value_text(const TheoryComparison* c) { return c ? p_text(c->p_value) : ""; }
 std::string target_text(const TheoryComparison* c, const char* format) {
   return c ? fmt(format, c->target_adaptation) : "failed";
+}
+
+// The evidence of every width of a route study (empty for chains): the route's log Z beside
+// the NNGP's, and importance sampling's k-hat and ESS where it ran.
+std::string evidence_lines(const ValidationResult& r) {
+  if (r.config.posterior.route == core::PosteriorRoute::chains) return "";
+  std::ostringstream out;
+  out << "\nevidence: log Z of the route vs the NNGP's log N(y; 0, C_GP + kappa I)\n";
+  for (const auto& w : r.widths) {
+    out << fmt("%5.0f", static_cast<double>(w.width)) << "  " << w.route << ": log Z = "
+        << pm(w.log_evidence, w.log_evidence_error, "%.5f") << ", NNGP " << fmt("%.5f", w.nngp_log_evidence)
+        << ", difference " << fmt("%+.5f", w.log_evidence - w.nngp_log_evidence);
+    if (std::isfinite(w.pareto_k))
+      out << "; k-hat " << fmt("%.3f", w.pareto_k) << ", ESS " << fmt("%.0f", w.effective_sample_size);
+    out << "\n";
+  }
+  return out.str();
 }
 
 std::string table_row(const WidthValidation& w, const LayerValidation& l) {
@@ -74,7 +108,7 @@ std::string table_row(const WidthValidation& w, const LayerValidation& l) {
                 static_cast<long long>(w.width), static_cast<long long>(l.layer), relative_text(gp).c_str(),
                 p_value_text(gp).c_str(), relative_text(ol).c_str(), p_value_text(ol).c_str(),
                 relative_text(fb).c_str(), p_value_text(fb).c_str(),
-                pm(l.target_adaptation, l.target_adaptation_se, "%.3f").c_str(),
+                pm(l.target_adaptation, l.target_adaptation_se, "%.4f").c_str(),
                 target_text(find(l, "fb", "adaptation"), "%.3f").c_str(),
                 target_text(find(l, "one_loop", "adaptation"), "%.3f").c_str());
   return line;
@@ -158,6 +192,14 @@ json width_json(const WidthValidation& w) {
             {"max_tree_depth_hits", w.max_tree_depth_hits},
             {"gradient_evaluations", num(w.gradient_evaluations)}}},
           {"fb_method", w.fb_method},
+          {"route",
+           {{"name", w.route},
+            {"log_evidence", num(w.log_evidence)},
+            {"log_evidence_error", num(w.log_evidence_error)},
+            {"nngp_log_evidence", num(w.nngp_log_evidence)},
+            {"pareto_k", num(w.pareto_k)},
+            {"effective_sample_size", num(w.effective_sample_size)},
+            {"warning", w.route_warning}}},
           {"seconds",
            {{"chains_summed", w.sampling_seconds}, {"prior", w.prior_seconds}, {"theory", w.theory_seconds}}}};
   // Only a study with a failed prediction has the key (a complete study's report is unchanged).
@@ -285,8 +327,10 @@ std::string format_validation_table(const ValidationResult& r) {
     for (const TheoryFailure& f : w.theory_failures)
       out << fmt("%5.0f", static_cast<double>(w.width)) << "  " << f.theory << " " << failure_text(f) << "\n";
   }
+  out << evidence_lines(r);
   out << "\nverdicts (excess discrepancy ~ N^b; " << fmt("%.0f", 100.0 * r.config.validation.confidence_level)
-      << " % bootstrap interval over chains):\n";
+      << " % bootstrap interval over " << (r.config.posterior.route == core::PosteriorRoute::chains ? "chains" : "replicates")
+      << "):\n";
   for (const auto& s : r.scaling) {
     const std::string what = (s.quantity == "adaptation" ? "dC vs " : "E_post vs ") + s.theory;
     out << "  layer " << s.layer << " " << what << ": " << s.verdict << "\n";

@@ -40,35 +40,68 @@ LayerValidation layer_validation(const WidthRecords& records, std::size_t li, Ei
                                  double alpha) {
   const Eigen::Index P = data.size();
   const Eigen::MatrixXd& Y = data.targets;
-  const PriorRecord& prior = *records.prior;
-  const Estimate post = posterior_estimate(records.chains, li);
-  const Estimate adapt = adaptation_estimate(post, prior, li);
+  const LayerEstimates e = layer_estimates(records, li);
   LayerValidation lv;
   lv.layer = static_cast<Eigen::Index>(li) + 2;
-  lv.posterior_mean = core::from_upper_triangle(post.entries, P);
-  lv.posterior_mean_se = standard_errors(post.covariance, P);
-  lv.prior_mean = core::from_upper_triangle(prior.mean[li], P);
-  lv.prior_mean_se = standard_errors(prior.covariance[li] / static_cast<double>(prior.networks), P);
-  lv.adaptation = core::from_upper_triangle(adapt.entries, P);
-  lv.adaptation_se = standard_errors(adapt.covariance, P);
+  lv.posterior_mean = core::from_upper_triangle(e.posterior.entries, P);
+  lv.posterior_mean_se = standard_errors(e.posterior.covariance, P);
+  lv.prior_mean = core::from_upper_triangle(e.prior.entries, P);
+  lv.prior_mean_se = standard_errors(e.prior.covariance, P);
+  lv.adaptation = core::from_upper_triangle(e.adaptation.entries, P);
+  lv.adaptation_se = standard_errors(e.adaptation.covariance, P);
   const double Nd = static_cast<double>(N);
   const Eigen::VectorXd u = target_functional(Y);
-  lv.target_adaptation = Nd * u.dot(adapt.entries);
-  lv.target_adaptation_se = Nd * std::sqrt(std::max(u.dot(adapt.covariance * u), 0.0));
-  lv.cka = cka_of(post.entries, Y);
-  lv.cka_se = cka_standard_error(post.entries, post.covariance, Y);
+  lv.target_adaptation = Nd * u.dot(e.adaptation.entries);
+  lv.target_adaptation_se = Nd * std::sqrt(std::max(u.dot(e.adaptation.covariance * u), 0.0));
+  lv.cka = cka_of(e.posterior.entries, Y);
+  lv.cka_se = cka_standard_error(e.posterior.entries, e.posterior.covariance, Y);
   for (const Prediction& pred : predictions)
-    lv.comparisons.push_back(compare_prediction(pred.quantity == "adaptation" ? adapt : post, pred, alpha, Nd, Y));
+    lv.comparisons.push_back(
+        compare_prediction(pred.quantity == "adaptation" ? e.adaptation : e.posterior, pred, alpha, Nd, Y));
   return lv;
+}
+
+// Gate and diagnostics of an importance or SMC width: it passes unless the importance
+// weights were not to be trusted (k-hat > 0.7) and no SMC run replaced them.
+void fill_route_health(WidthValidation& w, const RouteRecord& r) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  w.route = r.route;
+  w.gate.passed = r.trusted;
+  if (!r.trusted) {
+    w.gate.failures.push_back(r.warning);
+    w.gate.advice = r.warning;
+  }
+  w.gate.worst_rhat = w.gate.min_ess_bulk = w.gate.min_ess_tail = kNaN;
+  w.mean_accept_stat = r.mean_acceptance;
+  w.min_e_bfmi = kNaN;
+  w.sampling_seconds = r.seconds;
+  w.log_evidence = r.log_evidence;
+  w.log_evidence_error = r.log_evidence_error;
+  w.nngp_log_evidence = r.nngp_log_evidence;
+  w.pareto_k = r.pareto_k;
+  w.effective_sample_size = r.effective_sample_size;
+  w.route_warning = r.warning;
+}
+
+// Gate and sampler health of a chain width; its evidence and importance diagnostics are
+// not measured (NaN).
+void fill_chain_health(WidthValidation& w, const WidthRecords& records, const core::PosteriorSettings& posterior) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  w.gate = convergence_gate(records.chains, posterior);
+  fill_sampler_health(w, records);
+  w.log_evidence = w.log_evidence_error = w.nngp_log_evidence = kNaN;
+  w.pareto_k = w.effective_sample_size = kNaN;
 }
 
 WidthValidation width_validation(const core::Config& config, const core::Dataset& data, const WidthRecords& records,
                                  Eigen::Index N, Eigen::Index layers, bool exact_linear) {
   WidthValidation w;
   w.width = N;
-  w.gate = convergence_gate(records.chains, config.posterior);
+  if (records.route != nullptr)
+    fill_route_health(w, *records.route);
+  else
+    fill_chain_health(w, records, config.posterior);
   w.compared = w.gate.passed;
-  fill_sampler_health(w, records);
   WidthPredictions theory;
   theory.layers.resize(static_cast<std::size_t>(layers));
   if (w.compared) {

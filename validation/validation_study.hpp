@@ -1,7 +1,9 @@
 #pragma once
 // The validation study (`kernelmc validate`): for each width N of
 // config.validation.widths, posterior chains (config.posterior, config.sampler) and exact
-// prior networks (config.validation.prior_networks), compared layer by layer with every
+// prior networks (config.validation.prior_networks), or with posterior.route ≠ chains one
+// importance or SMC run whose prior and posterior come from the same draws
+// (validation/posterior_route.hpp), compared layer by layer with every
 // theory prediction (THEORY.md §4.7, §5.1, §7):
 //   E_post[C^(l)]  against C_GP (§2), C_GP + μ + δC (one loop, §4.6/§5.1), C_FB + μ (§4.3,
 //                  §4.7) and, for a linear one-hidden-layer network, the exact §7.2 kernel;
@@ -50,7 +52,7 @@ struct WidthValidation {
   bool compared = false;  // the gate passed: the comparisons below exist
   // Theories whose prediction failed at this width (no comparison of theirs below).
   std::vector<TheoryFailure> theory_failures;
-  // Sampler health over the chains.
+  // Sampler health over the chains (a route width: the SMC acceptance, the rest NaN or 0).
   double mean_accept_stat = 0.0;
   Eigen::Index divergences = 0;
   double min_e_bfmi = 0.0;
@@ -60,6 +62,16 @@ struct WidthValidation {
   double prior_seconds = 0.0;
   double theory_seconds = 0.0;
   std::string fb_method;          // the FB solver's tilt method
+  // The posterior route of this width ("chains", "importance" or "smc") and, for importance
+  // and SMC, the evidence log Z with its error beside the NNGP evidence, and the importance
+  // diagnostics (k-hat NaN when importance did not run; route_warning why it was not trusted).
+  std::string route = "chains";
+  double log_evidence = 0.0;
+  double log_evidence_error = 0.0;
+  double nngp_log_evidence = 0.0;
+  double pareto_k = 0.0;
+  double effective_sample_size = 0.0;
+  std::string route_warning;
   std::vector<LayerValidation> layers;
 };
 

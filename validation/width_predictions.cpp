@@ -51,6 +51,8 @@ std::vector<Prediction> layer_predictions(const Solutions& s, Eigen::Index l, Ei
     preds.push_back({"fb", "posterior_mean", s.fb->kernels.layer(l) + ol.mean_shift.layer(l),
                      root_sum_square(s.fb->kernel_errors.layer(l), mu_se), gp_norm});
   if (exact) preds.push_back({"exact_linear", "posterior_mean", s.exact->mean_kernel, exact_err, gp_norm});
+  // The NNGP has no adaptation: its posterior kernels are the prior's (THEORY.md §2).
+  preds.push_back({"nngp", "adaptation", zero, zero, dc_norm});
   preds.push_back({"one_loop", "adaptation", ol.adaptation.layer(l), ol.adaptation_standard_error.layer(l), dc_norm});
   if (s.fb)
     preds.push_back({"fb", "adaptation", s.fb->kernels.layer(l) - s.fb->nngp.layer(l), s.fb->kernel_errors.layer(l),

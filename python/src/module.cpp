@@ -102,8 +102,10 @@ std::string prior(const ConfigSource& source, const OptionalMatrix& X, const Opt
 }
 
 std::string sample(const ConfigSource& source, const OptionalMatrix& X, const OptionalMatrix& Y) {
-  return run_report(source, X, Y, validation::run_posterior,
-                    [](const auto& r) { return validation::posterior_report_json(r); });
+  const auto run = [](const core::Config& c, const core::Dataset& d, validation::Observer& o) {
+    return validation::run_posterior(c, d, o);
+  };
+  return run_report(source, X, Y, run, [](const auto& r) { return validation::posterior_report_json(r); });
 }
 
 std::string criticality(const ConfigSource& source, const OptionalMatrix& X, const OptionalMatrix& Y) {

@@ -78,3 +78,24 @@ TEST(CliSample, NanInTheTargetsExitsWith65) {
                       "\" --set data.targets_csv=\"" + (dir / "y.csv").string() + "\"",
                   65, "y.csv");
 }
+
+TEST(CliSample, ImportanceRouteWritesRouteReportWithEvidence) {
+  const fs::path dir = scratch_directory("sample_importance");
+  const fs::path out = dir / "out";
+  const CliRun r = run_kernelmc(
+      "sample -q --out " + out.string() + " " + kSmall + " --set posterior.route=importance --set posterior.importance_networks=2000",
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("posterior route: importance at N = 8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NNGP log Z"), std::string::npos) << r.out;
+  const std::string json = read_all(out / "route.json");
+  for (const char* key : {"\"log_evidence\"", "\"nngp_log_evidence\"", "\"pareto_k\"", "\"adaptation_error\"", "\"seed\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  EXPECT_FALSE(fs::exists(out / "posterior.json"));
+}
+
+TEST(CliSample, BadRouteSettingsExitWith78NamingTheField) {
+  expect_rejected("route", "--set posterior.route=exact", 78, "posterior.route");
+  expect_rejected("importance_batches", "--set posterior.route=importance --set posterior.importance_batches=1", 78,
+                  "posterior.importance_batches");
+}

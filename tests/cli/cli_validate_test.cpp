@@ -48,7 +48,7 @@ RunResult run(const std::string& args, const fs::path& dir) {
 const std::string kTiny =
     " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,16]"
     " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set posterior.warmup=200"
-    " --set posterior.draws=300 --set run.seed=11";
+    " --set posterior.draws=300 --set run.seed=11 --set posterior.route=chains";
 
 }  // namespace
 
@@ -61,6 +61,29 @@ TEST(CliValidate, ShardBeyondItsCountExits78NamingItAndWritesNothing) {
     EXPECT_NE(r.err.find("--shard " + shard), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << "a rejected run created its output directory";
   }
+}
+
+TEST(CliValidate, ShardOfARouteStudyExits78NamingTheRoute) {
+  const fs::path dir = scratch("route_shard");
+  const fs::path out = dir / "out";
+  const RunResult r = run("validate -q --out " + out.string() + " --shard 1/2" + kTiny + " --set posterior.route=auto", dir);
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  EXPECT_NE(r.err.find("posterior.route = auto"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(CliValidate, CrossCheckRunsTheSecondRouteAndReportsAgreement) {
+  const fs::path dir = scratch("cross_check");
+  const fs::path out = dir / "out";
+  const RunResult r = run("validate -q --out " + out.string() + kTiny +
+                              " --set posterior.route=importance --set posterior.importance_networks=4000"
+                              " --set posterior.cross_check=smc --set posterior.smc_particles=64"
+                              " --set posterior.smc_replicates=2 --set validation.figures=false",
+                          dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cross-check: smc beside the study's route"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("evidence: log Z"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the two routes"), std::string::npos) << r.out;
 }
 
 TEST(CliValidate, BadConfigValueExits78NamingTheField) {

@@ -57,6 +57,11 @@ Config non_trivial_config() {
   c.posterior.form = PosteriorForm::full;
   c.posterior.draw_layers = {2, 3};
   c.posterior.max_entry_draw_values = 0.1;
+  c.posterior.route = PosteriorRoute::smc;
+  c.posterior.cross_check = CrossCheckRoute::importance;
+  c.posterior.importance_networks = 1234;
+  c.posterior.smc_move = SamplerKind::mala;
+  c.posterior.smc_ess_fraction = 0.3;
   c.fb.method = TiltMethod::importance_sampling;
   c.fb.damping = 0.3;
   c.fb.seed = 99;

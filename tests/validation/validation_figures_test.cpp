@@ -83,6 +83,7 @@ const ValidationResult& synthetic_result() {
     c.posterior.batches = 25;
     c.posterior.draws = 500;
     c.run.seed = 11;
+    c.posterior.route = core::PosteriorRoute::chains;  // synthetic chain and prior records
     const core::Dataset data = core::make_dataset(c.data, c.run.seed);
     const Eigen::Index K = core::triangle_size(data.size()), J = 25;
     core::Engine engine = core::make_stream(2, core::StreamPurpose::test, 0, 0);

@@ -23,6 +23,7 @@ inline core::Config tiny_config(std::uint64_t seed = 11) {
   c.posterior.warmup = 200;
   c.posterior.draws = 300;
   c.run.seed = seed;
+  c.posterior.route = core::PosteriorRoute::chains;  // these tests are about chain units and shards
   return c;
 }
 

@@ -1,0 +1,88 @@
+#include "sampling/smc_posterior.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "core/error.hpp"
+#include "sampling/collapsed_posterior.hpp"
+#include "sampling/log_weights.hpp"
+#include "sampling/tempered_potential.hpp"
+
+namespace kernelmc::sampling {
+
+namespace {
+
+// The mean of C^(l) over the particles (columns): kernels computed in parallel into
+// per-particle slots, summed in particle order (bit-identical for any thread count).
+core::KernelStack mean_kernels(const core::ModelSpec& spec, const core::Dataset& data,
+                               const Eigen::MatrixXd& particles) {
+  const Eigen::Index n = particles.cols();
+  std::vector<core::KernelStack> per_particle(static_cast<std::size_t>(n));
+#pragma omp parallel
+  {
+    CollapsedPosterior posterior(spec, data);
+#pragma omp for schedule(static)
+    for (Eigen::Index i = 0; i < n; ++i) per_particle[static_cast<std::size_t>(i)] = posterior.kernels(particles.col(i));
+  }
+  core::KernelStack mean = core::zero_kernel_stack(spec.depth() + 1, data.size());
+  for (const core::KernelStack& k : per_particle) {
+    for (Eigen::Index l = 1; l <= mean.top_layer(); ++l) mean.layer(l) += k.layer(l);
+  }
+  for (Eigen::MatrixXd& C : mean.kernels) C /= static_cast<double>(n);
+  return mean;
+}
+
+// The mean over runs of the runs' kernel stacks.
+core::KernelStack average(const std::vector<core::KernelStack>& runs) {
+  core::KernelStack mean = runs.front();
+  for (std::size_t r = 1; r < runs.size(); ++r) {
+    for (Eigen::Index l = 1; l <= mean.top_layer(); ++l) mean.layer(l) += runs[r].layer(l);
+  }
+  for (Eigen::MatrixXd& C : mean.kernels) C /= static_cast<double>(runs.size());
+  return mean;
+}
+
+}  // namespace
+
+std::pair<double, double> pooled_log_evidence(const Eigen::Ref<const Eigen::VectorXd>& log_evidences) {
+  const double R = static_cast<double>(log_evidences.size());
+  const double log_mean = log_sum_exp(log_evidences) - std::log(R);
+  const Eigen::VectorXd relative = (log_evidences.array() - log_mean).exp().matrix();  // Ẑ_r / mean Ẑ
+  return {log_mean, replicate_standard_error(relative)};
+}
+
+SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset& data,
+                               const SmcPosteriorSettings& settings) {
+  core::check_fits(data, spec);
+  validate(settings.smc);
+  if (settings.replicates < 2)
+    throw ConfigError("smc_posterior.replicates = " + std::to_string(settings.replicates) +
+                      ": must be at least 2 (the errors come from independent runs)");
+  const CollapsedPosterior base(spec, data);
+  const double offset = collapsed_log_likelihood_offset(data.size(), data.output_dim());
+  SmcPosterior result;
+  result.replicate_log_evidences.resize(settings.replicates);
+  double acceptance = 0.0;
+  Eigen::Index moves = 0;
+  for (Eigen::Index r = 0; r < settings.replicates; ++r) {
+    const SmcResult run = run_tempered_smc(base, offset, settings.smc, static_cast<std::uint64_t>(r));
+    result.kernels.prior_replicates.push_back(mean_kernels(spec, data, run.initial_particles));
+    result.kernels.posterior_replicates.push_back(mean_kernels(spec, data, run.particles));
+    result.replicate_log_evidences(r) = run.log_evidence;
+    for (const SmcStepInfo& step : run.steps) acceptance += step.acceptance;
+    moves += static_cast<Eigen::Index>(run.steps.size());
+    result.schedules.push_back(run.steps);
+  }
+  result.kernels.prior_mean = average(result.kernels.prior_replicates);
+  result.kernels.posterior_mean = average(result.kernels.posterior_replicates);
+  std::tie(result.log_evidence, result.log_evidence_error) = pooled_log_evidence(result.replicate_log_evidences);
+  result.mean_acceptance = acceptance / static_cast<double>(moves);
+  return result;
+}
+
+}  // namespace kernelmc::sampling

@@ -1,0 +1,95 @@
+// The validation study with posterior.route = importance, smc or auto
+// (validation/validation_study.hpp, validation/posterior_route.hpp): one route unit per width,
+// the layer estimates taken from the route (ΔC's error from the replicates of the difference
+// itself), the evidence beside the NNGP's, and the NNGP's zero adaptation among the comparisons.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <filesystem>
+
+#include "core/dataset_generators.hpp"
+#include "core/error.hpp"
+#include "validation/validation_records_io.hpp"
+#include "validation/validation_study.hpp"
+
+namespace kernelmc::validation {
+namespace {
+
+// Config B (THEORY.md §8.1: erf, g = 2, L = 2, κ = 1), two small widths, few networks.
+core::Config route_config(core::PosteriorRoute route) {
+  core::Config c;
+  c.data.kind = "config_b";
+  c.model.depth = 2;
+  c.model.g = {2.0};
+  c.model.kappa = 1.0;
+  c.validation.widths = {8, 16};
+  c.validation.bootstrap_resamples = 20;
+  c.validation.figures = false;
+  c.posterior.route = route;
+  c.posterior.importance_networks = 4000;
+  c.posterior.importance_batches = 20;
+  c.posterior.smc_particles = 64;
+  c.posterior.smc_replicates = 3;
+  c.run.seed = 13;
+  return c;
+}
+
+TEST(RouteStudy, OneRouteUnitPerWidthAndTheEstimatesComeFromTheRoute) {
+  const core::Config c = route_config(core::PosteriorRoute::importance);
+  const std::vector<StudyUnit> units = study_units(c);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0].kind, StudyUnitKind::route);
+  EXPECT_EQ(unit_name(units[1]), "route N=16");
+
+  const core::Dataset data = core::make_dataset(c.data, c.run.seed);
+  SilentObserver silent;
+  const ValidationResult r = run_validation(c, data, silent);
+  ASSERT_EQ(r.widths.size(), 2u);
+  for (const WidthValidation& w : r.widths) {
+    EXPECT_EQ(w.route, "importance");
+    EXPECT_TRUE(w.compared);
+    EXPECT_TRUE(std::isfinite(w.log_evidence) && std::isfinite(w.nngp_log_evidence));
+    EXPECT_LT(w.pareto_k, 0.7);
+    for (const LayerValidation& l : w.layers) {
+      // ΔC = E_post − E_prior exactly (same draws), and its SE is not the sum of the two.
+      EXPECT_LT((l.adaptation - (l.posterior_mean - l.prior_mean)).cwiseAbs().maxCoeff(), 1e-14);
+      EXPECT_LT(l.adaptation_se(0, 0), l.posterior_mean_se(0, 0));
+      bool nngp_adaptation = false;
+      for (const TheoryComparison& t : l.comparisons)
+        nngp_adaptation |= t.theory == "nngp" && t.quantity == "adaptation" && t.prediction.isZero();
+      EXPECT_TRUE(nngp_adaptation) << "layer " << l.layer;
+    }
+  }
+}
+
+TEST(RouteStudy, SmcRouteRunsAndReportsItsEvidence) {
+  const core::Config c = route_config(core::PosteriorRoute::smc);
+  const core::Dataset data = core::make_dataset(c.data, c.run.seed);
+  SilentObserver silent;
+  const StudyRecords records = compute_records(c, data, study_units(c), silent);
+  ASSERT_EQ(records.routes.size(), 2u);
+  EXPECT_EQ(records.routes[0].route, "smc");
+  EXPECT_TRUE(std::isnan(records.routes[0].pareto_k));
+  EXPECT_GE(records.routes[0].smc_steps, 1);
+  EXPECT_EQ(records.routes[0].posterior_replicates.front().cols(), 3);
+  const ValidationResult r = analyze_records(records, data, silent);
+  EXPECT_TRUE(std::isfinite(r.widths[1].log_evidence_error));
+}
+
+// A route unit costs networks·P·N·L like a prior unit of as many networks, so the pool
+// starts the widest width first; route records are not written as shard records.
+TEST(RouteStudy, RouteUnitsAreScheduledByCostAndNotWrittenAsRecords) {
+  const core::Config c = route_config(core::PosteriorRoute::importance);
+  const core::Dataset data = core::make_dataset(c.data, c.run.seed);
+  const std::vector<StudyUnit> units = study_units(c);
+  EXPECT_DOUBLE_EQ(unit_cost(c, data, units[1]), 4000.0 * 4.0 * 16.0 * 2.0);
+  EXPECT_EQ(schedule_units(c, data, units).front(), units[1]);
+  SilentObserver silent;
+  const StudyRecords records = compute_records(c, data, {units[0]}, silent);
+  ASSERT_EQ(records.routes.size(), 1u);
+  EXPECT_THROW(write_records(records, std::filesystem::temp_directory_path() / "kernelmc_route_records"), DataError);
+}
+
+}  // namespace
+}  // namespace kernelmc::validation
