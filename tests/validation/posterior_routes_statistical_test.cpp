@@ -225,8 +225,9 @@ TEST(PosteriorRoutes, ImportanceSmcAndHmcAgreeOnConfigBAtWidth32) {
   smc_settings_b.smc.stream_width = 32;
   const sampling::SmcPosterior smc = sampling::run_smc_posterior(spec, data, smc_settings_b);
   SilentObserver silent;
-  const PosteriorRunSettings chains{.chains = 4, .warmup = 500, .draws = 2000, .batches = 20};
-  const PosteriorRunResult hmc = run_posterior(config, chains, data, silent);
+  config.posterior = {.chains = 4, .warmup = 500, .draws = 2000, .batches = 20};
+  config.posterior.route = core::PosteriorRoute::chains;
+  const PosteriorRunResult hmc = run_posterior(config, data, silent);
 
   std::vector<RouteEstimate> routes = {{"importance", {}, {}, 19.0},
                                        {"smc", {}, {}, 15.0},
