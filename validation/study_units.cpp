@@ -138,11 +138,11 @@ std::string unit_name(const StudyUnit& unit) {
 std::vector<StudyUnit> study_units(const core::Config& config) {
   std::vector<StudyUnit> units;
   for (const Eigen::Index N : config.validation.widths) {
+    units.push_back({StudyUnitKind::prior, N, -1});
     if (!route_uses_chains(config.posterior.route)) {
       units.push_back({StudyUnitKind::route, N, -1});
       continue;
     }
-    units.push_back({StudyUnitKind::prior, N, -1});
     for (Eigen::Index c = 0; c < config.posterior.chains; ++c) units.push_back({StudyUnitKind::chain, N, c});
   }
   return units;
@@ -229,8 +229,9 @@ std::map<Eigen::Index, WidthRecords> records_by_width(const StudyRecords& record
   for (const Eigen::Index N : records.config.validation.widths) {
     WidthRecords& w = out[N];
     const bool complete =
-        by_route ? w.route != nullptr
-                 : w.prior != nullptr && static_cast<Eigen::Index>(w.chains.size()) == records.config.posterior.chains;
+        w.prior != nullptr &&
+        (by_route ? w.route != nullptr
+                  : static_cast<Eigen::Index>(w.chains.size()) == records.config.posterior.chains);
     if (!complete)
       throw DataError("analysis: the records of width " + std::to_string(N) + " are incomplete");
     std::sort(w.chains.begin(), w.chains.end(),

@@ -4,9 +4,10 @@
 //            kernel entries over M networks, streams make_stream(seed, prior_network, N, m))
 //            and one unit per (width, chain) (its batch means of the kernel entries, its
 //            trace/KTA/CKA draws for R̂ and ESS, its sampler health; streams
-//            make_stream(seed, chain_*, N, c)); with posterior.route ≠ chains instead one
-//            route unit per width (validation/posterior_route.hpp: importance or SMC, prior
-//            and posterior from the same draws). A unit is determined by (config, unit) alone:
+//            make_stream(seed, chain_*, N, c)); with posterior.route ≠ chains instead of the
+//            chains one route unit per width (validation/posterior_route.hpp: importance or
+//            SMC, prior and posterior from the same draws; the prior unit then serves the
+//            prior fluctuation N·Var⟨T, C⟩ of the reports). A unit is determined by (config, unit) alone:
 //            any process that computes it gets the same bits.
 //   shards   contiguous slices of the units in study order (`kernelmc validate --shard k/K`);
 //   schedule all units of a call run from one parallel pool, longest first;
