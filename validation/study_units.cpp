@@ -13,6 +13,7 @@
 #include "sampling/kernel_observables.hpp"
 #include "sampling/prior_sampler.hpp"
 #include "validation/posterior_run.hpp"
+#include "validation/theory_comparison.hpp"
 
 namespace kernelmc::validation {
 
@@ -29,10 +30,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 PriorRecord compute_prior_record(const core::Config& config, const core::Dataset& data, Eigen::Index width) {
   const auto start = std::chrono::steady_clock::now();
   const core::ModelSpec spec = spec_at_width(config, data, width);
+  const bool full_covariance = route_uses_chains(config.posterior.route);
   const sampling::PriorSamplingSettings settings{.networks = config.validation.prior_networks,
                                                  .batches = std::min(kPriorBatches, config.validation.prior_networks),
                                                  .seed = config.run.seed,
-                                                 .track_covariance = true};
+                                                 .track_covariance = full_covariance,
+                                                 .projection = target_functional(data.targets)};
   const sampling::PriorKernelStatistics stats = sampling::sample_prior_statistics(spec, data.inputs, settings, {});
   PriorRecord r;
   r.width = width;
@@ -40,7 +43,8 @@ PriorRecord compute_prior_record(const core::Config& config, const core::Dataset
   for (Eigen::Index l = 2; l <= stats.top_layer(); ++l) {
     const sampling::MeanCovarianceAccumulator pooled = stats.pooled(l);
     r.mean.push_back(pooled.mean());
-    r.covariance.push_back(pooled.covariance());
+    if (full_covariance) r.covariance.push_back(pooled.covariance());
+    r.target_variance.push_back(stats.pooled_projection(l).covariance()(0, 0));
   }
   r.seconds = seconds_since(start);
   return r;

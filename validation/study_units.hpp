@@ -60,7 +60,10 @@ struct PriorRecord {
   Eigen::Index width = 0;
   Eigen::Index networks = 0;                // M
   std::vector<Eigen::VectorXd> mean;        // [l−2]: mean of core::upper_triangle(C^(l)), K
-  std::vector<Eigen::MatrixXd> covariance;  // [l−2]: unbiased covariance of those entries, K×K
+  // [l−2]: unbiased covariance of those entries, K×K; empty in a route study (there the
+  // route gives every estimate, and the K² work per network would dominate at large P).
+  std::vector<Eigen::MatrixXd> covariance;
+  std::vector<double> target_variance;      // [l−2]: Var⟨T, C^(l)⟩, T = YYᵀ/‖Y‖²_F (not in records files)
   double seconds = 0.0;                     // wall time (not reproducible)
 };
 
