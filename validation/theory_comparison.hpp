@@ -72,7 +72,7 @@ struct TheoryComparison {
   Eigen::Index entries = 0;       // K
   // Hotelling T² = eᵀ Cov⁺ e with the covariance estimated from J batch means (ν = J − 1
   // degrees of freedom): T²(ν − k + 1)/(ν k) ~ F(k, ν − k + 1), k = rank. Undefined when
-  // ν < k (too few batches for K entries), and not computed beyond kMaxHotellingEntries
+  // ν < K (too few batches for K entries), and not computed beyond kMaxHotellingEntries
   // entries (its K×K eigendecomposition, O(K³), would take minutes per comparison at
   // P = 100); then max|z| against the Bonferroni z decides.
   double chi_square = 0.0;         // NaN where not computed
