@@ -542,8 +542,8 @@ void add_difference(KernelStack& errors, const KernelStack& kernels, const Attem
 // η = 0.5, ρ ≈ 0.6 as measured on erf at P = 256; 20 even at ρ = 0.95): the standard error
 // moves by ≤ 0.2 %, against its own statistical spread of ≈ 1/√(2·19) = 16 % from 20
 // batches, so the batch spread dominates the solve tolerance by a factor ≥ 80 in the SE
-// (≥ 1e4 in the residual). The solve needs ≈ log(1e4)/log(1/ρ) ≈ 18 sweeps, against ≈ 35
-// from r₀ ≈ 1e-3 to 1e-12.
+// (≥ 1e4 in the residual). The solve needs ≈ log(1e4)/log(1/ρ) ≈ 18 sweeps, against ≈ 44
+// from r₀ ≈ 5e-3 (the spread of a 50-draw batch at P = 256) to theory.fb.tolerance = 1e-12.
 constexpr double kBatchResolveReduction = 1e-4;
 
 // One batch's re-solve, warm-started at the main solution `kernels` (kBatchResolveReduction).
