@@ -1,9 +1,12 @@
 #include "validation/route_cross_check.hpp"
 
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "core/json_io.hpp"
 #include "core/kernel_stack.hpp"
@@ -22,6 +25,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct CheckWidth {
   std::vector<Eigen::MatrixXd> mean, se;
   std::vector<double> target, target_se;
+  Eigen::Index dof = 0;  // of the SEs: batch means of the chains, or replicates − 1
 };
 
 CheckWidth run_check_width(const core::Config& config, core::CrossCheckRoute route, const core::Dataset& data,
@@ -32,6 +36,7 @@ CheckWidth run_check_width(const core::Config& config, core::CrossCheckRoute rou
     c.model.widths = {width};
     c.posterior.route = core::PosteriorRoute::chains;
     const PosteriorRunResult run = run_posterior(c, data, observer);
+    out.dof = run.kernels.batch_degrees_of_freedom;
     for (const sampling::LayerSummary& l : run.kernels.layers) {
       out.mean.push_back(l.mean);
       out.se.push_back(l.mcse);
@@ -43,6 +48,7 @@ CheckWidth run_check_width(const core::Config& config, core::CrossCheckRoute rou
   const core::PosteriorRoute r =
       route == core::CrossCheckRoute::importance ? core::PosteriorRoute::importance : core::PosteriorRoute::smc;
   const RouteRun run = run_posterior_route(config, r, data, width, observer);
+  out.dof = run.kernels.degrees_of_freedom();
   for (Eigen::Index l = 2; l <= run.kernels.posterior_mean.top_layer(); ++l) {
     out.mean.push_back(run.kernels.posterior_mean.layer(l));
     out.se.push_back(run.kernels.posterior_error(l));
@@ -51,6 +57,39 @@ CheckWidth run_check_width(const core::Config& config, core::CrossCheckRoute rou
     out.target_se.push_back(along_se);
   }
   return out;
+}
+
+}  // namespace
+
+// The two-sided Student-t quantile at level `alpha` for the Welch–Satterthwaite degrees of
+// freedom of a difference of two means with SEs a, b on dof_a, dof_b degrees of freedom
+// (the normal quantile where a dof is unknown, ≤ 0).
+double welch_t_threshold(double a, Eigen::Index dof_a, double b, Eigen::Index dof_b, double alpha) {
+  const boost::math::normal normal;
+  if (dof_a <= 0 || dof_b <= 0) return boost::math::quantile(boost::math::complement(normal, alpha / 2.0));
+  const double va = a * a, vb = b * b;
+  const double dof = (va + vb) * (va + vb) /
+                     (va * va / static_cast<double>(dof_a) + vb * vb / static_cast<double>(dof_b));
+  if (!(dof > 0.0) || !std::isfinite(dof)) return boost::math::quantile(boost::math::complement(normal, alpha / 2.0));
+  return boost::math::quantile(boost::math::complement(boost::math::students_t(dof), alpha / 2.0));
+}
+
+namespace {
+
+// |z|/threshold of every entry (the threshold from the entry's own Welch dof), its largest
+// value, and the |z| where it is reached.
+std::pair<double, double> worst_entry(const LayerValidation& l, const Eigen::MatrixXd& mean, const Eigen::MatrixXd& se,
+                                      Eigen::Index dof, double alpha) {
+  double worst_ratio = 0.0, worst_z = 0.0;
+  for (Eigen::Index j = 0; j < mean.cols(); ++j) {
+    for (Eigen::Index i = 0; i <= j; ++i) {
+      const double a = l.posterior_mean_se(i, j), b = se(i, j);
+      const double z = std::abs(l.posterior_mean(i, j) - mean(i, j)) / std::hypot(a, b);
+      const double ratio = z / welch_t_threshold(a, l.posterior_dof, b, dof, alpha);
+      if (ratio > worst_ratio) std::tie(worst_ratio, worst_z) = std::pair{ratio, z};
+    }
+  }
+  return {worst_ratio, worst_z};
 }
 
 }  // namespace
@@ -70,14 +109,16 @@ CrossCheck run_cross_check(const ValidationResult& study, const core::Dataset& d
       CrossCheckRow row;
       row.width = w.width;
       row.layer = l.layer;
-      const Eigen::ArrayXXd z = (l.posterior_mean - check.mean[li]).array() /
-                                (l.posterior_mean_se.array().square() + check.se[li].array().square()).sqrt();
-      row.max_abs_z = z.abs().maxCoeff();
+      const auto [ratio, z] = worst_entry(l, check.mean[li], check.se[li], check.dof, alpha);
+      row.max_abs_z = z;
+      row.max_threshold_ratio = ratio;
       row.target_check = check.target[li];
       row.target_check_se = check.target_se[li];
       row.target_z = (l.target_adaptation - row.target_check) / std::hypot(l.target_adaptation_se, row.target_check_se);
-      out.consistent = out.consistent && row.max_abs_z <= out.bonferroni_z &&
-                       (std::isnan(row.target_z) || std::abs(row.target_z) <= out.bonferroni_z);
+      const double target_threshold =
+          welch_t_threshold(l.target_adaptation_se, l.posterior_dof, row.target_check_se, check.dof, alpha);
+      out.consistent = out.consistent && ratio <= 1.0 &&
+                       (std::isnan(row.target_z) || std::abs(row.target_z) <= target_threshold);
       out.rows.push_back(row);
     }
   }
@@ -87,15 +128,17 @@ CrossCheck run_cross_check(const ValidationResult& study, const core::Dataset& d
 std::string format_cross_check(const ValidationResult& study, const CrossCheck& check) {
   using detail::printf_number;
   std::ostringstream out;
-  out << "\ncross-check: " << check.route << " beside the study's route (Bonferroni |z| threshold "
-      << printf_number("%.2f", check.bonferroni_z) << ")\n    N layer  max|z| E_post   N*yT.dC.y study      "
+  out << "\ncross-check: " << check.route << " beside the study's route (Bonferroni level; each entry's threshold "
+      << "is the Student t quantile for its Welch dof, " << printf_number("%.2f", check.bonferroni_z)
+      << " for infinite dof; ratio = |z|/threshold)\n    N layer  max ratio (|z|)   N*yT.dC.y study      "
       << check.route << "             z\n";
   std::size_t i = 0;
   for (const WidthValidation& w : study.widths) {
     for (const LayerValidation& l : w.layers) {
       const CrossCheckRow& r = check.rows[i++];
       out << printf_number("%5.0f", static_cast<double>(r.width)) << printf_number("%6.0f", static_cast<double>(r.layer))
-          << "  " << printf_number("%-14.2f", r.max_abs_z) << printf_number("%+.4f", l.target_adaptation) << " +- "
+          << "  " << printf_number("%-5.2f", r.max_threshold_ratio) << " (" << printf_number("%5.2f", r.max_abs_z)
+          << ")     " << printf_number("%+.4f", l.target_adaptation) << " +- "
           << printf_number("%.4f", l.target_adaptation_se) << "   ";
       if (std::isnan(r.target_z)) {
         out << "n/a\n";
@@ -117,6 +160,7 @@ std::string cross_check_json(const CrossCheck& check) {
     rows.push_back({{"width", r.width},
                     {"layer", r.layer},
                     {"max_abs_z_posterior_mean", number_or_null(r.max_abs_z)},
+                    {"max_threshold_ratio_posterior_mean", number_or_null(r.max_threshold_ratio)},
                     {"target_adaptation_check", number_or_null(r.target_check)},
                     {"target_adaptation_check_se", number_or_null(r.target_check_se)},
                     {"target_adaptation_z", number_or_null(r.target_z)}});

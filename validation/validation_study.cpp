@@ -45,6 +45,7 @@ LayerValidation layer_validation(const WidthRecords& records, std::size_t li, Ei
   lv.layer = static_cast<Eigen::Index>(li) + 2;
   lv.posterior_mean = core::from_upper_triangle(e.posterior.entries, P);
   lv.posterior_mean_se = standard_errors(e.posterior.covariance, P);
+  lv.posterior_dof = e.posterior.dof;
   lv.prior_mean = core::from_upper_triangle(e.prior.entries, P);
   lv.prior_mean_se = standard_errors(e.prior.covariance, P);
   lv.adaptation = core::from_upper_triangle(e.adaptation.entries, P);

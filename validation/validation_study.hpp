@@ -35,6 +35,7 @@ struct LayerValidation {
   Eigen::Index layer = 0;              // l = 2..L+1
   Eigen::MatrixXd posterior_mean;      // E_post[C^(l)]
   Eigen::MatrixXd posterior_mean_se;   // batch-means SE
+  Eigen::Index posterior_dof = 0;      // degrees of freedom of that SE (batches or replicates − 1)
   Eigen::MatrixXd prior_mean;          // E_prior[C^(l)], exact sampling
   Eigen::MatrixXd prior_mean_se;
   Eigen::MatrixXd adaptation;          // ΔC_MC = E_post − E_prior

@@ -10,6 +10,7 @@
 
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
+#include "validation/route_cross_check.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/validation_study.hpp"
 
@@ -91,6 +92,20 @@ TEST(RouteStudy, RouteUnitsAreScheduledByCostAndNotWrittenAsRecords) {
   const StudyRecords records = compute_records(c, data, {units[1]}, silent);
   ASSERT_EQ(records.routes.size(), 1u);
   EXPECT_THROW(write_records(records, std::filesystem::temp_directory_path() / "kernelmc_route_records"), DataError);
+}
+
+}  // namespace
+}  // namespace kernelmc::validation
+
+namespace kernelmc::validation {
+namespace {
+
+TEST(RouteCrossCheck, ThresholdsAreStudentTForTheWelchDegreesOfFreedom) {
+  // Equal SEs on 3 and 3 dof: Welch ν = (2v)²/(2v²/3) = 6; t₆ two-sided 1 % quantile 3.7074
+  // (tables); a huge second dof leaves ν → 3 for a dominant first SE; no dof: the normal 2.5758.
+  EXPECT_NEAR(welch_t_threshold(1.0, 3, 1.0, 3, 0.01), 3.7074, 1e-4);
+  EXPECT_NEAR(welch_t_threshold(1.0, 3, 1e-6, 1000000, 0.01), 5.8409, 1e-3);
+  EXPECT_NEAR(welch_t_threshold(1.0, 0, 1.0, 3, 0.01), 2.5758, 1e-4);
 }
 
 }  // namespace
