@@ -23,7 +23,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/settings/sampler.hpp"
 #include "sampling/potential.hpp"
 
 namespace kernelmc::sampling {
