@@ -64,10 +64,15 @@ struct PosteriorSettings {
   double smc_step_size = 0.2;
   double smc_integration_time = 1.0;
   double smc_target_accept = 0.65;
-  Eigen::Index chains = 4;     // Stan's default; four chains give split R̂ eight halves
-  Eigen::Index warmup = 1000;  // Stan's default num_warmup
-  Eigen::Index draws = 1000;   // kept draws per chain; Stan's default num_samples
-  Eigen::Index thin = 1;       // keep every thin-th sampling transition
+  // chains: MCMC chains (sampling::ChainSettings takes its defaults from these four).
+  static constexpr Eigen::Index kDefaultChains = 4;     // Stan's default; split R̂ gets eight halves
+  static constexpr Eigen::Index kDefaultWarmup = 1000;  // Stan's default num_warmup
+  static constexpr Eigen::Index kDefaultDraws = 1000;   // Stan's default num_samples
+  static constexpr Eigen::Index kDefaultThin = 1;
+  Eigen::Index chains = kDefaultChains;
+  Eigen::Index warmup = kDefaultWarmup;
+  Eigen::Index draws = kDefaultDraws;  // kept draws per chain
+  Eigen::Index thin = kDefaultThin;    // keep every thin-th sampling transition
   // Collapsed by default: the same marginal law of θ_h (THEORY.md §1.5, test V7), without
   // the readout coordinates, whose coupling to the output scale slows the full chain.
   PosteriorForm form = PosteriorForm::collapsed;
