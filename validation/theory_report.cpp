@@ -219,7 +219,7 @@ void append_linear_oracles(std::ostringstream& out, const TheoryRunResult& r) {
         << (r.one_loop_computed ? fmt("%.2e", o.first_order_adaptation_max_difference) : std::string("n/a"))
         << "; max |C_FB(solver) - C_FB(closed form)| = " << fmt("%.2e", o.fb_max_difference) << "\n";
     if (o.has_exact_hidden_kernel) {
-      const TheoryLayer& L2 = r.layers[1];
+      const TheoryLayer& L2 = r.layers.layer(2);
       out << "  L = 1: exact E[C^(2) | y] vs one loop: max diff "
           << (r.one_loop_computed ? fmt("%.2e", (o.exact_hidden_kernel - L2.one_loop_mean).cwiseAbs().maxCoeff())
                                   : std::string("n/a"))
