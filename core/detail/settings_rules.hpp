@@ -40,15 +40,33 @@ bool is_one_of(std::string_view value, const std::array<std::string_view, n>& na
   return false;
 }
 
-// The one of `values` whose name_of(value) is `name`; otherwise ConfigError
-// "<field> = \"<name>\": <rule>".
+// An enum value and its name in TOML.
+template <class E>
+struct NamedValue {
+  E value;
+  std::string_view name;
+};
+
+// The name of `value` in `table`, "unknown" for a value outside it (forged by a cast).
 template <class E, std::size_t n>
-E parse_named(std::string_view name, std::string_view field, const std::array<E, n>& values,
-              std::string_view (*name_of)(E), std::string_view rule) {
-  for (E value : values) {
-    if (name == name_of(value)) return value;
+std::string_view name_in(const std::array<NamedValue<E>, n>& table, E value) {
+  for (const NamedValue<E>& entry : table) {
+    if (entry.value == value) return entry.name;
   }
-  fail(field, quote_text(name), rule);
+  return "unknown";
+}
+
+// The value named `name` in `table`; otherwise ConfigError
+// "<field> = \"<name>\": unknown <noun> (expected a, b or c)".
+template <class E, std::size_t n>
+E parse_in(const std::array<NamedValue<E>, n>& table, std::string_view name, std::string_view field,
+           std::string_view noun) {
+  std::string expected;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (table[i].name == name) return table[i].value;
+    expected += std::string(i == 0 ? "" : i + 1 == n ? " or " : ", ") + std::string(table[i].name);
+  }
+  fail(field, quote_text(name), "unknown " + std::string(noun) + " (expected " + expected + ")");
 }
 
 }  // namespace kernelmc::core::detail

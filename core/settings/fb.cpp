@@ -9,40 +9,30 @@ namespace kernelmc::core {
 
 using namespace detail;
 
-std::string_view tilt_method_name(TiltMethod method) {
-  switch (method) {
-    case TiltMethod::automatic: return "automatic";
-    case TiltMethod::linear_closed_form: return "linear_closed_form";
-    case TiltMethod::first_order: return "first_order";
-    case TiltMethod::quadrature: return "quadrature";
-    case TiltMethod::importance_sampling: return "importance_sampling";
-  }
-  return "unknown";
-}
+constexpr std::array<NamedValue<TiltMethod>, 5> kTiltMethodNames = {{
+    {TiltMethod::automatic, "automatic"},
+    {TiltMethod::linear_closed_form, "linear_closed_form"},
+    {TiltMethod::first_order, "first_order"},
+    {TiltMethod::quadrature, "quadrature"},
+    {TiltMethod::importance_sampling, "importance_sampling"}}};
+
+std::string_view tilt_method_name(TiltMethod method) { return name_in(kTiltMethodNames, method); }
 
 TiltMethod parse_tilt_method(std::string_view name, std::string_view field) {
-  constexpr std::array<TiltMethod, 5> values = {TiltMethod::automatic, TiltMethod::linear_closed_form,
-                                                TiltMethod::first_order, TiltMethod::quadrature,
-                                                TiltMethod::importance_sampling};
-  return parse_named(name, field, values, tilt_method_name,
-                     "unknown method (expected automatic, linear_closed_form, first_order, quadrature or "
-                     "importance_sampling)");
+  return parse_in(kTiltMethodNames, name, field, "method");
 }
 
+constexpr std::array<NamedValue<TiltGradientForm>, 3> kTiltGradientFormNames = {{
+    {TiltGradientForm::automatic, "automatic"},
+    {TiltGradientForm::price, "price"},
+    {TiltGradientForm::score, "score"}}};
+
 std::string_view tilt_gradient_form_name(TiltGradientForm form) {
-  switch (form) {
-    case TiltGradientForm::automatic: return "automatic";
-    case TiltGradientForm::price: return "price";
-    case TiltGradientForm::score: return "score";
-  }
-  return "unknown";
+  return name_in(kTiltGradientFormNames, form);
 }
 
 TiltGradientForm parse_tilt_gradient_form(std::string_view name, std::string_view field) {
-  constexpr std::array<TiltGradientForm, 3> values = {TiltGradientForm::automatic, TiltGradientForm::price,
-                                                      TiltGradientForm::score};
-  return parse_named(name, field, values, tilt_gradient_form_name,
-                     "unknown form (expected automatic, price or score)");
+  return parse_in(kTiltGradientFormNames, name, field, "form");
 }
 
 void validate(const FbSettings& s) {

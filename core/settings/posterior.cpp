@@ -10,52 +10,40 @@ namespace kernelmc::core {
 
 using namespace detail;
 
-std::string_view posterior_form_name(PosteriorForm form) {
-  switch (form) {
-    case PosteriorForm::full: return "full";
-    case PosteriorForm::collapsed: return "collapsed";
-  }
-  return "unknown";
-}
+constexpr std::array<NamedValue<PosteriorForm>, 2> kPosteriorFormNames = {{
+    {PosteriorForm::full, "full"},
+    {PosteriorForm::collapsed, "collapsed"}}};
+
+std::string_view posterior_form_name(PosteriorForm form) { return name_in(kPosteriorFormNames, form); }
 
 PosteriorForm parse_posterior_form(std::string_view name, std::string_view field) {
-  constexpr std::array<PosteriorForm, 2> values = {PosteriorForm::full, PosteriorForm::collapsed};
-  return parse_named(name, field, values, posterior_form_name,
-                     "unknown form (expected full or collapsed)");
+  return parse_in(kPosteriorFormNames, name, field, "form");
 }
 
-std::string_view posterior_route_name(PosteriorRoute route) {
-  switch (route) {
-    case PosteriorRoute::automatic: return "auto";
-    case PosteriorRoute::importance: return "importance";
-    case PosteriorRoute::smc: return "smc";
-    case PosteriorRoute::chains: return "chains";
-  }
-  return "unknown";
-}
+constexpr std::array<NamedValue<PosteriorRoute>, 4> kPosteriorRouteNames = {{
+    {PosteriorRoute::automatic, "auto"},
+    {PosteriorRoute::importance, "importance"},
+    {PosteriorRoute::smc, "smc"},
+    {PosteriorRoute::chains, "chains"}}};
+
+std::string_view posterior_route_name(PosteriorRoute route) { return name_in(kPosteriorRouteNames, route); }
 
 PosteriorRoute parse_posterior_route(std::string_view name, std::string_view field) {
-  constexpr std::array<PosteriorRoute, 4> values = {PosteriorRoute::automatic, PosteriorRoute::importance,
-                                                    PosteriorRoute::smc, PosteriorRoute::chains};
-  return parse_named(name, field, values, posterior_route_name,
-                     "unknown route (expected auto, importance, smc or chains)");
+  return parse_in(kPosteriorRouteNames, name, field, "route");
 }
 
+constexpr std::array<NamedValue<CrossCheckRoute>, 4> kCrossCheckRouteNames = {{
+    {CrossCheckRoute::none, "none"},
+    {CrossCheckRoute::importance, "importance"},
+    {CrossCheckRoute::smc, "smc"},
+    {CrossCheckRoute::chains, "chains"}}};
+
 std::string_view cross_check_route_name(CrossCheckRoute route) {
-  switch (route) {
-    case CrossCheckRoute::none: return "none";
-    case CrossCheckRoute::importance: return "importance";
-    case CrossCheckRoute::smc: return "smc";
-    case CrossCheckRoute::chains: return "chains";
-  }
-  return "unknown";
+  return name_in(kCrossCheckRouteNames, route);
 }
 
 CrossCheckRoute parse_cross_check_route(std::string_view name, std::string_view field) {
-  constexpr std::array<CrossCheckRoute, 4> values = {CrossCheckRoute::none, CrossCheckRoute::importance,
-                                                     CrossCheckRoute::smc, CrossCheckRoute::chains};
-  return parse_named(name, field, values, cross_check_route_name,
-                     "unknown route (expected none, importance, smc or chains)");
+  return parse_in(kCrossCheckRouteNames, name, field, "route");
 }
 
 namespace {

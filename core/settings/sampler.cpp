@@ -12,16 +12,14 @@ namespace kernelmc::core {
 
 using namespace detail;
 
-std::string_view sampler_kind_name(SamplerKind kind) {
-  switch (kind) {
-    case SamplerKind::hmc: return "hmc";
-    case SamplerKind::nuts: return "nuts";
-    case SamplerKind::mala: return "mala";
-    case SamplerKind::underdamped_langevin: return "underdamped_langevin";
-    case SamplerKind::overdamped_langevin: return "overdamped_langevin";
-  }
-  return "unknown";
-}
+constexpr std::array<NamedValue<SamplerKind>, 5> kSamplerKindNames = {{
+    {SamplerKind::hmc, "hmc"},
+    {SamplerKind::nuts, "nuts"},
+    {SamplerKind::mala, "mala"},
+    {SamplerKind::underdamped_langevin, "underdamped_langevin"},
+    {SamplerKind::overdamped_langevin, "overdamped_langevin"}}};
+
+std::string_view sampler_kind_name(SamplerKind kind) { return name_in(kSamplerKindNames, kind); }
 
 namespace {
 
@@ -79,25 +77,17 @@ void validate(const SamplerSettings& s) {
 
 
 SamplerKind parse_sampler_kind(std::string_view name, std::string_view field) {
-  constexpr std::array<SamplerKind, 5> values = {SamplerKind::hmc, SamplerKind::nuts, SamplerKind::mala,
-                                                 SamplerKind::underdamped_langevin,
-                                                 SamplerKind::overdamped_langevin};
-  return parse_named(name, field, values, sampler_kind_name,
-                     "unknown sampler (expected hmc, nuts, mala, underdamped_langevin or overdamped_langevin)");
+  return parse_in(kSamplerKindNames, name, field, "sampler");
 }
 
-std::string_view metric_kind_name(MetricKind kind) {
-  switch (kind) {
-    case MetricKind::unit: return "unit";
-    case MetricKind::diagonal: return "diagonal";
-  }
-  return "unknown";
-}
+constexpr std::array<NamedValue<MetricKind>, 2> kMetricKindNames = {{
+    {MetricKind::unit, "unit"},
+    {MetricKind::diagonal, "diagonal"}}};
+
+std::string_view metric_kind_name(MetricKind kind) { return name_in(kMetricKindNames, kind); }
 
 MetricKind parse_metric_kind(std::string_view name, std::string_view field) {
-  constexpr std::array<MetricKind, 2> values = {MetricKind::unit, MetricKind::diagonal};
-  return parse_named(name, field, values, metric_kind_name,
-                     "unknown metric (expected unit or diagonal)");
+  return parse_in(kMetricKindNames, name, field, "metric");
 }
 
 }  // namespace kernelmc::core

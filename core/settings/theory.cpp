@@ -10,20 +10,17 @@ namespace kernelmc::core {
 
 using namespace detail;
 
+constexpr std::array<NamedValue<FourPointMethod>, 3> kFourPointMethodNames = {{
+    {FourPointMethod::automatic, "automatic"},
+    {FourPointMethod::quadrature, "quadrature"},
+    {FourPointMethod::monte_carlo, "monte_carlo"}}};
+
 std::string_view four_point_method_name(FourPointMethod method) {
-  switch (method) {
-    case FourPointMethod::automatic: return "automatic";
-    case FourPointMethod::quadrature: return "quadrature";
-    case FourPointMethod::monte_carlo: return "monte_carlo";
-  }
-  return "unknown";
+  return name_in(kFourPointMethodNames, method);
 }
 
 FourPointMethod parse_four_point_method(std::string_view name, std::string_view field) {
-  constexpr std::array<FourPointMethod, 3> values = {FourPointMethod::automatic, FourPointMethod::quadrature,
-                                                     FourPointMethod::monte_carlo};
-  return parse_named(name, field, values, four_point_method_name,
-                     "unknown method (expected automatic, quadrature or monte_carlo)");
+  return parse_in(kFourPointMethodNames, name, field, "method");
 }
 
 void validate(const TheorySettings& settings) {
