@@ -67,7 +67,8 @@ function(kernelmc_library name)
   file(GLOB sources CONFIGURE_DEPENDS
        ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp
        ${CMAKE_CURRENT_SOURCE_DIR}/detail/*.cpp
-       ${CMAKE_CURRENT_SOURCE_DIR}/diagnostics/*.cpp)
+       ${CMAKE_CURRENT_SOURCE_DIR}/diagnostics/*.cpp
+       ${CMAKE_CURRENT_SOURCE_DIR}/settings/*.cpp)
   if(NOT sources)
     message(FATAL_ERROR "kernelmc_library(${name}): no .cpp files in ${CMAKE_CURRENT_SOURCE_DIR}")
   endif()

@@ -22,7 +22,7 @@ namespace {
 template <class S, class T>
 concept SectionOf = std::same_as<std::remove_const_t<S>, T>;
 
-// The fields of each section, in the order of config.hpp; keys = field names.
+// The fields of each section, in the order of its core/settings/ header; keys = field names.
 template <class S, class V>
   requires SectionOf<S, ModelSettings>
 void visit_fields(S& s, V&& visit) {
@@ -257,7 +257,7 @@ void read_value(const toml::node& node, const std::string& field, std::string& o
 }
 
 // The named choices of the config (enums): name ↔ value through the functions of
-// config.hpp / activation.hpp. One entry per enum type.
+// core/settings/ and activation.hpp. One entry per enum type.
 template <class E>
 std::string_view choice_name(E value) {
   if constexpr (std::is_same_v<E, Activation>) return activation_name(value);

@@ -3,9 +3,9 @@
 #include <Eigen/Core>
 #include <cstdint>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/rng.hpp"
+#include "core/settings/data.hpp"
 
 namespace kernelmc::core {
 

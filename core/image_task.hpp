@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
+#include "core/settings/data.hpp"
 
 namespace kernelmc::core {
 

@@ -12,6 +12,7 @@
 #include <Eigen/Core>
 
 #include "core/activation.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/version.hpp"

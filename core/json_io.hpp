@@ -6,9 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.hpp"
 
 namespace kernelmc::core {
+
+struct Config;  // core/config.hpp
 
 // The whole contents of a text file. Throws InputFileError naming the path (and `what`
 // it should have been, e.g. "config file") if it is missing, a directory or unreadable.

@@ -19,6 +19,8 @@ class LayerStack {
   // Layers first..last (empty when last < first), each a copy of `value`.
   LayerStack(Eigen::Index first, Eigen::Index last, const T& value = T())
       : first_(first), values_(static_cast<std::size_t>(last >= first ? last - first + 1 : 0), value) {}
+  // Layers first..first + values.size() − 1, values[i] being layer first + i.
+  LayerStack(Eigen::Index first, std::vector<T> values) : first_(first), values_(std::move(values)) {}
 
   Eigen::Index first_layer() const { return first_; }
   Eigen::Index last_layer() const { return first_ + size() - 1; }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "core/settings/posterior.hpp"
 #include "sampling/collapsed_posterior.hpp"
 #include "sampling/potential.hpp"
 #include "sampling/sampler.hpp"
@@ -33,10 +34,11 @@ namespace kernelmc::sampling {
 
 // How many chains, how long, and which streams.
 struct ChainSettings {
-  Eigen::Index chains = 4;     // C; Stan's default, enough for split R̂ (Vehtari et al. 2021)
-  Eigen::Index warmup = 1000;  // adaptive transitions before sampling; Stan's num_warmup
-  Eigen::Index draws = 1000;   // kept draws per chain; Stan's num_samples
-  Eigen::Index thin = 1;       // keep every thin-th sampling transition (draws·thin in all)
+  // The defaults of [posterior] (Stan's): split R̂ needs at least two chains (Vehtari et al. 2021).
+  Eigen::Index chains = core::PosteriorSettings::kDefaultChains;  // C
+  Eigen::Index warmup = core::PosteriorSettings::kDefaultWarmup;  // adaptive transitions before sampling
+  Eigen::Index draws = core::PosteriorSettings::kDefaultDraws;    // kept draws per chain
+  Eigen::Index thin = core::PosteriorSettings::kDefaultThin;      // keep every thin-th (draws·thin in all)
   std::uint64_t seed = 0;      // the seed of every stream
   std::uint64_t stream_width = 0;  // the `width` id of every stream (N_1 for a network)
   // The chains run are first_chain, …, first_chain + chains − 1 (their stream index and

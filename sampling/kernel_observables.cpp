@@ -181,6 +181,63 @@ void KernelObservables::record(Eigen::Index draw, const Eigen::Ref<const Eigen::
   }
 }
 
+namespace {
+
+// Split R̂, bulk and tail ESS of every kernel entry of layer l, from the entry draws the
+// chains kept (moved into layer.entry_draws).
+void add_entry_diagnostics(LayerSummary& layer, std::vector<KernelObservables>& chains, Eigen::Index l,
+                           Eigen::Index draws, Eigen::Index P) {
+  const auto chain_count = static_cast<Eigen::Index>(chains.size());
+  const Eigen::Index K = core::triangle_size(P);
+  for (KernelObservables& c : chains) layer.entry_draws.push_back(c.take_entry_draws(l));
+  Eigen::VectorXd rh(K), eb(K), et(K);
+  // Entries are independent: any thread count gives the same values. The diagnostics
+  // return NaN instead of throwing; an allocation failure is carried out (STYLE.md §4).
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(K));
+#pragma omp parallel for schedule(dynamic, 8)
+  for (Eigen::Index k = 0; k < K; ++k) {
+    try {
+      Eigen::MatrixXd series(draws, chain_count);
+      for (Eigen::Index c = 0; c < chain_count; ++c)
+        series.col(c) = layer.entry_draws[static_cast<std::size_t>(c)].row(k).transpose();
+      rh(k) = rhat(series);
+      eb(k) = ess_bulk(series);
+      et(k) = ess_tail(series);
+    } catch (...) {
+      errors[static_cast<std::size_t>(k)] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  layer.rhat = core::from_upper_triangle(rh, P);
+  layer.ess_bulk = core::from_upper_triangle(eb, P);
+  layer.ess_tail = core::from_upper_triangle(et, P);
+}
+
+// The scalar summaries of layer l (KernelSummaryKind), each over the draws of every chain.
+void add_scalar_summaries(LayerSummary& layer, const std::vector<KernelObservables>& chains, Eigen::Index l,
+                          Eigen::Index draws) {
+  const KernelObservables& first = chains.front();
+  const auto chain_count = static_cast<Eigen::Index>(chains.size());
+  for (int s = 0; s < kKernelSummaryKinds; ++s) {
+    const auto kind = static_cast<KernelSummaryKind>(s);
+    if (!first.summary_defined(kind)) {
+      ScalarSummary undefined;
+      undefined.kind = kind;
+      undefined.defined = false;
+      layer.summaries.push_back(undefined);
+      continue;
+    }
+    Eigen::MatrixXd series(draws, chain_count);
+    for (Eigen::Index c = 0; c < chain_count; ++c)
+      series.col(c) = chains[static_cast<std::size_t>(c)].summaries(l).col(s);
+    layer.summaries.push_back(summarize_series(kind, std::move(series)));
+  }
+}
+
+}  // namespace
+
 KernelPosteriorSummary summarize_observables(std::vector<KernelObservables>& chains) {
   const KernelObservables& first = chains.front();
   const ObservableSettings& settings = first.settings();
@@ -191,7 +248,6 @@ KernelPosteriorSummary summarize_observables(std::vector<KernelObservables>& cha
   out.batch_degrees_of_freedom = out.chains * settings.batches - 1;
   out.entry_draws_kept = settings.keep_entry_draws;
   const Eigen::Index P = first.points();
-  const Eigen::Index K = core::triangle_size(P);
   out.points = P;
   const double n_total = static_cast<double>(out.chains * settings.draws);
 
@@ -214,47 +270,9 @@ KernelPosteriorSummary summarize_observables(std::vector<KernelObservables>& cha
         (sd.array() > 0.0).select(n_total * estimate.se.cwiseAbs2().cwiseQuotient(sd.cwiseAbs2()), 0.0);
     layer.autocorrelation_time = core::from_upper_triangle(tau, P);
 
-    if (settings.keep_entry_draws) {
-      for (KernelObservables& c : chains) layer.entry_draws.push_back(c.take_entry_draws(l));
-      Eigen::VectorXd rh(K), eb(K), et(K);
-      // Entries are independent: any thread count gives the same values. The diagnostics
-      // return NaN instead of throwing; an allocation failure is carried out (STYLE.md §4).
-      std::vector<std::exception_ptr> errors(static_cast<std::size_t>(K));
-#pragma omp parallel for schedule(dynamic, 8)
-      for (Eigen::Index k = 0; k < K; ++k) {
-        try {
-          Eigen::MatrixXd series(settings.draws, out.chains);
-          for (Eigen::Index c = 0; c < out.chains; ++c)
-            series.col(c) = layer.entry_draws[static_cast<std::size_t>(c)].row(k).transpose();
-          rh(k) = rhat(series);
-          eb(k) = ess_bulk(series);
-          et(k) = ess_tail(series);
-        } catch (...) {
-          errors[static_cast<std::size_t>(k)] = std::current_exception();
-        }
-      }
-      for (const std::exception_ptr& error : errors) {
-        if (error) std::rethrow_exception(error);
-      }
-      layer.rhat = core::from_upper_triangle(rh, P);
-      layer.ess_bulk = core::from_upper_triangle(eb, P);
-      layer.ess_tail = core::from_upper_triangle(et, P);
-    }
+    if (settings.keep_entry_draws) add_entry_diagnostics(layer, chains, l, settings.draws, P);
 
-    for (int s = 0; s < kKernelSummaryKinds; ++s) {
-      const auto kind = static_cast<KernelSummaryKind>(s);
-      if (!first.summary_defined(kind)) {
-        ScalarSummary undefined;
-        undefined.kind = kind;
-        undefined.defined = false;
-        layer.summaries.push_back(undefined);
-        continue;
-      }
-      Eigen::MatrixXd series(settings.draws, out.chains);
-      for (Eigen::Index c = 0; c < out.chains; ++c)
-        series.col(c) = chains[static_cast<std::size_t>(c)].summaries(l).col(s);
-      layer.summaries.push_back(summarize_series(kind, std::move(series)));
-    }
+    add_scalar_summaries(layer, chains, l, settings.draws);
     out.layers.push_back(std::move(layer));
   }
 

@@ -5,8 +5,8 @@
 // M⁻¹ = I, and a diagonal metric starts there.
 #include <Eigen/Core>
 
-#include "core/config.hpp"
 #include "core/rng.hpp"
+#include "core/settings/sampler.hpp"
 
 namespace kernelmc::sampling {
 

@@ -13,6 +13,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/layer_stack.hpp"
 #include "sampling/detail/progress_counter.hpp"
 #include "sampling/empirical_kernels.hpp"
 
@@ -202,9 +203,8 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
   const auto width_id = static_cast<std::uint64_t>(spec.widths.front());
 
   PriorDraw draw(spec, inputs);
-  // chunk[l − 2].col(j): upper triangle of C^(l) of the j-th network of the current chunk.
-  std::vector<Eigen::MatrixXd> chunk(static_cast<std::size_t>(L),
-                                     Eigen::MatrixXd(core::triangle_size(P), kChunk));
+  // chunk.layer(l).col(j): upper triangle of C^(l) of the j-th network of the current chunk.
+  core::LayerStack<Eigen::MatrixXd> chunk(2, L + 1, Eigen::MatrixXd(core::triangle_size(P), kChunk));
   const bool project = settings.projection.size() > 0;
   Eigen::MatrixXd projected(settings.projection.cols(), kChunk);
   Eigen::Index filled = 0;
@@ -214,7 +214,7 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
     draw.draw(engine);
     for (Eigen::Index l = 2; l <= L + 1; ++l) {
       const Eigen::MatrixXd& C = draw.kernels().layer(l);
-      auto column = chunk[static_cast<std::size_t>(l - 2)].col(filled);
+      auto column = chunk.layer(l).col(filled);
       Eigen::Index k = 0;
       for (Eigen::Index a = 0; a < P; ++a) {
         for (Eigen::Index c = a; c < P; ++c) column(k++) = C(c, a);  // core::upper_triangle order
@@ -224,9 +224,9 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
     if (filled == kChunk || m + 1 == last) {
       for (Eigen::Index l = 2; l <= L + 1; ++l) {
         const auto i = static_cast<std::size_t>(l - 2);
-        stats.batches[i][static_cast<std::size_t>(b)].add_batch(chunk[i].leftCols(filled));
+        stats.batches[i][static_cast<std::size_t>(b)].add_batch(chunk.layer(l).leftCols(filled));
         if (project) {
-          projected.leftCols(filled).noalias() = settings.projection.transpose() * chunk[i].leftCols(filled);
+          projected.leftCols(filled).noalias() = settings.projection.transpose() * chunk.layer(l).leftCols(filled);
           stats.projected[i][static_cast<std::size_t>(b)].add_batch(projected.leftCols(filled));
         }
       }

@@ -23,8 +23,8 @@
 #include <memory>
 #include <string_view>
 
-#include "core/config.hpp"
 #include "core/rng.hpp"
+#include "core/settings/sampler.hpp"
 #include "sampling/metric.hpp"
 #include "sampling/metric_adaptation.hpp"
 #include "sampling/phase_point.hpp"

@@ -24,7 +24,7 @@
 #include <functional>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/settings/sampler.hpp"
 #include "sampling/potential.hpp"
 
 namespace kernelmc::sampling {

@@ -17,6 +17,7 @@
 
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/posterior.hpp"
 #include "sampling/replicated_kernel_estimate.hpp"
 #include "sampling/smc.hpp"
 

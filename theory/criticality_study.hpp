@@ -20,9 +20,9 @@
 #include <functional>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/theory.hpp"
 
 namespace kernelmc::theory {
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/fb.hpp"
 #include "theory/tilted_expectations.hpp"
 
 namespace kernelmc::theory {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/activation.hpp"
-#include "core/config.hpp"
 #include "core/rng.hpp"
+#include "core/settings/theory.hpp"
 
 namespace kernelmc::theory {
 

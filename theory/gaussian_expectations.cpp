@@ -262,88 +262,103 @@ Eigen::MatrixXd expected_ddphi_phi(core::Activation activation,
   return pair_expectation_matrix(activation, PairMoment::ddphi_phi, C, tolerance);
 }
 
+namespace {
+
+// Indices of the three arguments of a pair map: C_aa, C_bb, C_ab.
+constexpr int aa = 0, bb = 1, ab = 2;
+
+// pair_expectation_hessian for erf, in closed form.
+Eigen::Matrix3d erf_pair_hessian(double Caa, double Cbb, double Cab) {
+  // f = (2/π) asin x, x = 2C_ab/√(uv), u = 1 + 2C_aa, v = 1 + 2C_bb (THEORY.md §2):
+  // ∇²f = (2/π)[(1 − x²)^{-1/2} ∇²x + x (1 − x²)^{-3/2} ∇x ∇xᵀ].
+  const double u = 1.0 + 2.0 * Caa;
+  const double v = 1.0 + 2.0 * Cbb;
+  const double root = std::sqrt(u * v);
+  const double x = 2.0 * Cab / root;
+  const Eigen::Vector3d dx(-x / u, -x / v, 2.0 / root);
+  Eigen::Matrix3d ddx;
+  ddx(aa, aa) = 3.0 * x / (u * u);
+  ddx(bb, bb) = 3.0 * x / (v * v);
+  ddx(aa, bb) = ddx(bb, aa) = x / (u * v);
+  ddx(aa, ab) = ddx(ab, aa) = -2.0 / (u * root);
+  ddx(bb, ab) = ddx(ab, bb) = -2.0 / (v * root);
+  ddx(ab, ab) = 0.0;
+  const double s = 1.0 - x * x;
+  return (2.0 / kPi) * (ddx / std::sqrt(s) + (x / (s * std::sqrt(s))) * dx * dx.transpose());
+}
+
+// pair_expectation_hessian for ReLU, in closed form.
+Eigen::Matrix3d relu_pair_hessian(double Caa, double Cbb, double Cab) {
+  Eigen::Matrix3d H = Eigen::Matrix3d::Zero();
+  // f = [D + (π − θ) C_ab]/(2π), D = √(C_aa C_bb − C_ab²); differentiated twice
+  // (∂f/∂C_ab = (π − θ)/(2π), ∂f/∂C_aa = D/(4π C_aa)).
+  const double a = Caa, b = Cbb, c = Cab;
+  const double D = std::sqrt(a * b - c * c);
+  if (!(D > 0.0))
+    throw NumericalError("ReLU pair-map Hessian: C_aa C_bb − C_ab² = " +
+                         std::to_string(a * b - c * c) +
+                         ": the map is not twice differentiable at perfectly correlated inputs");
+  H(aa, aa) = (2.0 * c * c - a * b) / (8.0 * kPi * a * a * D);
+  H(bb, bb) = (2.0 * c * c - a * b) / (8.0 * kPi * b * b * D);
+  H(aa, bb) = H(bb, aa) = 1.0 / (8.0 * kPi * D);
+  H(aa, ab) = H(ab, aa) = -c / (4.0 * kPi * a * D);
+  H(bb, ab) = H(ab, bb) = -c / (4.0 * kPi * b * D);
+  H(ab, ab) = 1.0 / (2.0 * kPi * D);
+  return H;
+}
+
+// pair_expectation_hessian for tanh, by 2-D Gauss–Hermite quadrature.
+Eigen::Matrix3d tanh_pair_hessian(core::Activation activation, double Caa, double Cbb, double Cab,
+                                  double tolerance) {
+  Eigen::Matrix3d H = Eigen::Matrix3d::Zero();
+  // Price's theorem (THEORY.md §9.1): each C_aa derivative is ½∂²_a, the C_ab
+  // derivative is ∂_a∂_b. One pass over the 2-D rule (Cholesky with h_a first) gives
+  // all five expectations, with one activation call per node.
+  const GaussHermiteRule rule = gauss_hermite_rule(pair_quadrature_nodes(
+      activation, std::max(Caa, Cbb), tolerance, {{4, 0}, {2, 2}, {3, 1}}));
+  const double ra = std::sqrt(std::max(Caa, 0.0));
+  const double rba = ra > 0.0 ? Cab / ra : 0.0;
+  const double rbb = std::sqrt(std::max(Cbb - rba * rba, 0.0));
+  double e40 = 0.0, e04 = 0.0, e22 = 0.0, e31 = 0.0, e13 = 0.0;
+  for (Eigen::Index i = 0; i < rule.nodes.size(); ++i) {
+    const std::array<double, 5> da = derivatives_up_to_4(activation, ra * rule.nodes(i));
+    double s40 = 0.0, s04 = 0.0, s22 = 0.0, s31 = 0.0, s13 = 0.0;
+    for (Eigen::Index j = 0; j < rule.nodes.size(); ++j) {
+      const std::array<double, 5> db = derivatives_up_to_4(activation, rba * rule.nodes(i) + rbb * rule.nodes(j));
+      const double w = rule.weights(j);
+      s40 += w * db[0];
+      s04 += w * db[4];
+      s22 += w * db[2];
+      s31 += w * db[1];
+      s13 += w * db[3];
+    }
+    const double w = rule.weights(i);
+    e40 += w * da[4] * s40;
+    e04 += w * da[0] * s04;
+    e22 += w * da[2] * s22;
+    e31 += w * da[3] * s31;
+    e13 += w * da[1] * s13;
+  }
+  H(aa, aa) = 0.25 * e40;
+  H(bb, bb) = 0.25 * e04;
+  H(aa, bb) = H(bb, aa) = 0.25 * e22;
+  H(aa, ab) = H(ab, aa) = 0.5 * e31;
+  H(bb, ab) = H(ab, bb) = 0.5 * e13;
+  H(ab, ab) = e22;
+  return H;
+}
+
+}  // namespace
+
 Eigen::Matrix3d pair_expectation_hessian(core::Activation activation, double Caa, double Cbb,
                                          double Cab, double tolerance) {
-  Eigen::Matrix3d H = Eigen::Matrix3d::Zero();
-  // Indices of the three arguments.
-  constexpr int aa = 0, bb = 1, ab = 2;
   switch (activation) {
-    case Activation::linear: return H;
-    case Activation::erf: {
-      // f = (2/π) asin x, x = 2C_ab/√(uv), u = 1 + 2C_aa, v = 1 + 2C_bb (THEORY.md §2):
-      // ∇²f = (2/π)[(1 − x²)^{-1/2} ∇²x + x (1 − x²)^{-3/2} ∇x ∇xᵀ].
-      const double u = 1.0 + 2.0 * Caa;
-      const double v = 1.0 + 2.0 * Cbb;
-      const double root = std::sqrt(u * v);
-      const double x = 2.0 * Cab / root;
-      const Eigen::Vector3d dx(-x / u, -x / v, 2.0 / root);
-      Eigen::Matrix3d ddx;
-      ddx(aa, aa) = 3.0 * x / (u * u);
-      ddx(bb, bb) = 3.0 * x / (v * v);
-      ddx(aa, bb) = ddx(bb, aa) = x / (u * v);
-      ddx(aa, ab) = ddx(ab, aa) = -2.0 / (u * root);
-      ddx(bb, ab) = ddx(ab, bb) = -2.0 / (v * root);
-      ddx(ab, ab) = 0.0;
-      const double s = 1.0 - x * x;
-      H = (2.0 / kPi) * (ddx / std::sqrt(s) + (x / (s * std::sqrt(s))) * dx * dx.transpose());
-      return H;
-    }
-    case Activation::relu: {
-      // f = [D + (π − θ) C_ab]/(2π), D = √(C_aa C_bb − C_ab²); differentiated twice
-      // (∂f/∂C_ab = (π − θ)/(2π), ∂f/∂C_aa = D/(4π C_aa)).
-      const double a = Caa, b = Cbb, c = Cab;
-      const double D = std::sqrt(a * b - c * c);
-      if (!(D > 0.0))
-        throw NumericalError("ReLU pair-map Hessian: C_aa C_bb − C_ab² = " +
-                             std::to_string(a * b - c * c) +
-                             ": the map is not twice differentiable at perfectly correlated inputs");
-      H(aa, aa) = (2.0 * c * c - a * b) / (8.0 * kPi * a * a * D);
-      H(bb, bb) = (2.0 * c * c - a * b) / (8.0 * kPi * b * b * D);
-      H(aa, bb) = H(bb, aa) = 1.0 / (8.0 * kPi * D);
-      H(aa, ab) = H(ab, aa) = -c / (4.0 * kPi * a * D);
-      H(bb, ab) = H(ab, bb) = -c / (4.0 * kPi * b * D);
-      H(ab, ab) = 1.0 / (2.0 * kPi * D);
-      return H;
-    }
-    case Activation::tanh: {
-      // Price's theorem (THEORY.md §9.1): each C_aa derivative is ½∂²_a, the C_ab
-      // derivative is ∂_a∂_b. One pass over the 2-D rule (Cholesky with h_a first) gives
-      // all five expectations, with one activation call per node.
-      const GaussHermiteRule rule = gauss_hermite_rule(pair_quadrature_nodes(
-          activation, std::max(Caa, Cbb), tolerance, {{4, 0}, {2, 2}, {3, 1}}));
-      const double ra = std::sqrt(std::max(Caa, 0.0));
-      const double rba = ra > 0.0 ? Cab / ra : 0.0;
-      const double rbb = std::sqrt(std::max(Cbb - rba * rba, 0.0));
-      double e40 = 0.0, e04 = 0.0, e22 = 0.0, e31 = 0.0, e13 = 0.0;
-      for (Eigen::Index i = 0; i < rule.nodes.size(); ++i) {
-        const std::array<double, 5> da = derivatives_up_to_4(activation, ra * rule.nodes(i));
-        double s40 = 0.0, s04 = 0.0, s22 = 0.0, s31 = 0.0, s13 = 0.0;
-        for (Eigen::Index j = 0; j < rule.nodes.size(); ++j) {
-          const std::array<double, 5> db = derivatives_up_to_4(activation, rba * rule.nodes(i) + rbb * rule.nodes(j));
-          const double w = rule.weights(j);
-          s40 += w * db[0];
-          s04 += w * db[4];
-          s22 += w * db[2];
-          s31 += w * db[1];
-          s13 += w * db[3];
-        }
-        const double w = rule.weights(i);
-        e40 += w * da[4] * s40;
-        e04 += w * da[0] * s04;
-        e22 += w * da[2] * s22;
-        e31 += w * da[3] * s31;
-        e13 += w * da[1] * s13;
-      }
-      H(aa, aa) = 0.25 * e40;
-      H(bb, bb) = 0.25 * e04;
-      H(aa, bb) = H(bb, aa) = 0.25 * e22;
-      H(aa, ab) = H(ab, aa) = 0.5 * e31;
-      H(bb, ab) = H(ab, bb) = 0.5 * e13;
-      H(ab, ab) = e22;
-      return H;
-    }
+    case Activation::linear: return Eigen::Matrix3d::Zero();
+    case Activation::erf: return erf_pair_hessian(Caa, Cbb, Cab);
+    case Activation::relu: return relu_pair_hessian(Caa, Cbb, Cab);
+    case Activation::tanh: return tanh_pair_hessian(activation, Caa, Cbb, Cab, tolerance);
   }
-  return H;
+  return Eigen::Matrix3d::Zero();
 }
 
 double diagonal_expectation_second_derivative(core::Activation activation, double q,

@@ -24,10 +24,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/theory.hpp"
 #include "theory/gp_likelihood.hpp"
 #include "theory/jacobian_operators.hpp"
 #include "theory/prior_covariance.hpp"

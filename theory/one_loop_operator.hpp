@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/layer_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/theory.hpp"
 #include "theory/one_loop.hpp"
 #include "theory/pair_covariance.hpp"
 

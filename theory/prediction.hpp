@@ -31,10 +31,11 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/fb.hpp"
+#include "core/settings/theory.hpp"
 #include "theory/fb_solver.hpp"
 
 namespace kernelmc::theory {

@@ -37,19 +37,19 @@ Eigen::MatrixXd OneLayerCovarianceOperator::apply(const Eigen::Ref<const Eigen::
 
 PriorCovarianceOperator::PriorCovarianceOperator(std::vector<JacobianOperator> jacobians,
                                                  std::vector<OneLayerCovarianceOperator> one_layer)
-    : jacobians_(std::move(jacobians)), one_layer_(std::move(one_layer)) {
+    : jacobians_(1, std::move(jacobians)), one_layer_(1, std::move(one_layer)) {
   assert(jacobians_.size() == one_layer_.size());
 }
 
 const JacobianOperator& PriorCovarianceOperator::jacobian(Eigen::Index l) const {
   assert(l >= 2 && l <= top_layer());
-  return jacobians_[static_cast<std::size_t>(l - 1)];
+  return jacobians_.layer(l);
 }
 
 Eigen::MatrixXd PriorCovarianceOperator::apply_one_layer(Eigen::Index l,
                                                          const Eigen::Ref<const Eigen::MatrixXd>& M) const {
   assert(l >= 2 && l <= top_layer());
-  return one_layer_[static_cast<std::size_t>(l - 1)].apply(M);
+  return one_layer_.layer(l).apply(M);
 }
 
 Eigen::MatrixXd PriorCovarianceOperator::apply(Eigen::Index l,

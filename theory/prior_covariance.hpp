@@ -10,9 +10,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/kernel_stack.hpp"
+#include "core/layer_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/theory.hpp"
 #include "theory/four_point.hpp"
 #include "theory/jacobian_operators.hpp"
 
@@ -52,7 +53,7 @@ class PriorCovarianceOperator {
                           std::vector<OneLayerCovarianceOperator> one_layer);
 
   // L + 1.
-  Eigen::Index top_layer() const { return static_cast<Eigen::Index>(jacobians_.size()); }
+  Eigen::Index top_layer() const { return jacobians_.last_layer(); }
   const JacobianOperator& jacobian(Eigen::Index l) const;
   // V^(l)[M], l = 2..L+1.
   Eigen::MatrixXd apply_one_layer(Eigen::Index l, const Eigen::Ref<const Eigen::MatrixXd>& M) const;
@@ -60,8 +61,8 @@ class PriorCovarianceOperator {
   Eigen::MatrixXd apply(Eigen::Index l, const Eigen::Ref<const Eigen::MatrixXd>& M) const;
 
  private:
-  std::vector<JacobianOperator> jacobians_;
-  std::vector<OneLayerCovarianceOperator> one_layer_;
+  core::LayerStack<JacobianOperator> jacobians_;            // layer(l) = J^(l), l = 1..L+1
+  core::LayerStack<OneLayerCovarianceOperator> one_layer_;  // layer(l) = V^(l), l = 1..L+1
 };
 
 // The operator for a model and inputs: NNGP kernels, J^(l) at C_GP^(l−1), and V^(l) by

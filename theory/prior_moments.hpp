@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/theory.hpp"
 
 namespace kernelmc::theory {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/activation.hpp"
-#include "core/config.hpp"
+#include "core/settings/fb.hpp"
 
 namespace kernelmc::theory {
 

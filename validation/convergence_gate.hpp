@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/settings/posterior.hpp"
 #include "sampling/kernel_observables.hpp"
 #include "validation/study_units.hpp"
 

@@ -128,9 +128,11 @@ std::vector<TheoryArray> theory_arrays(const TheoryRunResult& r) {
   return out;
 }
 
-std::string format_theory_table(const TheoryRunResult& r) {
+namespace {
+
+// The first lines of the table: data set, architecture and routes.
+void append_title(std::ostringstream& out, const TheoryRunResult& r) {
   const core::ModelSpec& s = r.spec;
-  std::ostringstream out;
   out << "kernelmc theory: " << r.dataset_name << " (P = " << r.points << ", " << r.test.inputs.rows()
       << " test points), " << core::activation_name(s.activation) << ", L = " << s.depth()
       << ", N = " << width_text(s) << ", g = " << s.g(1) << (s.weight_variances.size() > 1 &&
@@ -138,6 +140,10 @@ std::string format_theory_table(const TheoryRunResult& r) {
       << ", sigma_b^2 = " << s.bias_variance << ", kappa = " << s.kappa << "\n";
   out << "routes:\n";
   for (const std::string& route : r.routes) out << "  - " << route << "\n";
+}
+
+// One line per layer l = 1..L+1: prior moments, one-loop and FB adaptations.
+void append_layer_table(std::ostringstream& out, const TheoryRunResult& r) {
   const std::string n = r.scale != 1.0 ? "N*" : "";
   out << "\nper layer (" << (r.scale != 1.0 ? "N-scaled, N = " + fmt("%.0f", r.scale) : "unscaled: widths differ")
       << "; T = YY'/|YY'|, the target direction; dC = one-loop adaptation):\n";
@@ -163,7 +169,10 @@ std::string format_theory_table(const TheoryRunResult& r) {
     out << line;
   }
   if (!r.one_loop_computed) out << "one loop not computed: " << r.one_loop_skipped << "\n";
+}
 
+// The FB solve: method, iterations, residual and the largest kernel error.
+void append_fb_summary(std::ostringstream& out, const TheoryRunResult& r) {
   out << "\nFB: " << core::tilt_method_name(r.fb.method) << ", " << r.fb.iterations << " iterations, residual "
       << fmt("%.2e", r.fb.residual);
   if (!r.fb.homotopy_steps.empty()) out << ", homotopy in " << r.fb.homotopy_steps.size() << " steps";
@@ -173,7 +182,10 @@ std::string format_theory_table(const TheoryRunResult& r) {
   for (const TheoryLayer& L : r.layers) max_error = std::max(max_error, L.fb_kernel_error.cwiseAbs().maxCoeff());
   out << ", max kernel error " << fmt("%.2e", max_error)
       << (r.fb.truncation_order > 0 ? " (plus the neglected O(C~^2) terms)" : "") << "\n";
+}
 
+// One line per test point: the NNGP, FB and one-loop predictions of output 1.
+void append_prediction_table(std::ostringstream& out, const TheoryRunResult& r) {
   const Eigen::Index T = r.test.inputs.rows();
   out << "\npredictions at the test points (" << r.test.source << "; output 1; variance of the latent f):\n";
   out << "point  target    NNGP mean   NNGP var    FB mean     FB var      1-loop mean         1-loop var\n";
@@ -193,7 +205,10 @@ std::string format_theory_table(const TheoryRunResult& r) {
                   one ? pm(o.variance(t, 0), o.variance_se(t, 0)).c_str() : "n/a");
     out << line;
   }
+}
 
+// The closed forms of a deep linear network (THEORY.md §7), when they apply.
+void append_linear_oracles(std::ostringstream& out, const TheoryRunResult& r) {
   if (r.linear.applicable) {
     const LinearOracles& o = r.linear;
     out << "\ndeep linear oracles (THEORY.md §7):\n";
@@ -204,7 +219,7 @@ std::string format_theory_table(const TheoryRunResult& r) {
         << (r.one_loop_computed ? fmt("%.2e", o.first_order_adaptation_max_difference) : std::string("n/a"))
         << "; max |C_FB(solver) - C_FB(closed form)| = " << fmt("%.2e", o.fb_max_difference) << "\n";
     if (o.has_exact_hidden_kernel) {
-      const TheoryLayer& L2 = r.layers[1];
+      const TheoryLayer& L2 = r.layers.layer(2);
       out << "  L = 1: exact E[C^(2) | y] vs one loop: max diff "
           << (r.one_loop_computed ? fmt("%.2e", (o.exact_hidden_kernel - L2.one_loop_mean).cwiseAbs().maxCoeff())
                                   : std::string("n/a"))
@@ -212,6 +227,17 @@ std::string format_theory_table(const TheoryRunResult& r) {
           << " (integration error " << fmt("%.1e", o.exact_hidden_kernel_error) << ")\n";
     }
   }
+}
+
+}  // namespace
+
+std::string format_theory_table(const TheoryRunResult& r) {
+  std::ostringstream out;
+  append_title(out, r);
+  append_layer_table(out, r);
+  append_fb_summary(out, r);
+  append_prediction_table(out, r);
+  append_linear_oracles(out, r);
   out << "\nexact for this configuration?\n";
   for (const ExactnessStatement& e : r.exactness)
     out << "  " << (e.exact ? "exact  " : "approx ") << e.theory << ": " << e.statement << "\n";
@@ -221,6 +247,90 @@ std::string format_theory_table(const TheoryRunResult& r) {
   out << ")\n";
   return out.str();
 }
+
+namespace {
+
+// The JSON record of layer l: the NNGP kernel, and for l ≥ 2 the one-loop and FB results.
+ordered_json layer_json(const TheoryLayer& L, bool one_loop_computed) {
+  ordered_json jl;
+  jl["layer"] = L.layer;
+  jl["nngp"] = matrix_json(L.nngp);
+  if (L.layer >= 2) {
+    if (one_loop_computed) {
+      jl["mean_shift"] = matrix_json(L.mean_shift);
+      jl["mean_shift_se"] = matrix_json(L.mean_shift_se);
+      jl["covariance_summary"] = covariance_json(L.covariance);
+      jl["covariance_written"] = L.covariance_matrix.size() > 0;
+      jl["one_loop_tilt"] = matrix_json(L.one_loop_tilt);
+      jl["adaptation"] = matrix_json(L.adaptation);
+      jl["adaptation_se"] = matrix_json(L.adaptation_se);
+      jl["one_loop_mean"] = matrix_json(L.one_loop_mean);
+      jl["one_loop_target_adaptation"] = number_or_null(L.one_loop_target_adaptation);
+      jl["one_loop_target_adaptation_se_bound"] = number_or_null(L.one_loop_target_adaptation_se);
+    }
+    jl["fb_tilt"] = matrix_json(L.fb_tilt);
+    jl["fb_kernel"] = matrix_json(L.fb_kernel);
+    jl["fb_kernel_error"] = matrix_json(L.fb_kernel_error);
+    jl["fb_effective_sample_size"] = number_or_null(L.fb_effective_sample_size);
+    jl["fb_target_adaptation"] = number_or_null(L.fb_target_adaptation);
+    jl["fb_target_adaptation_error_bound"] = number_or_null(L.fb_target_adaptation_error);
+  }
+  return jl;
+}
+
+// The FB solve and the settings it used.
+ordered_json fb_json(const FbRunSummary& fb) {
+  const theory::FbSettings& fs = fb.settings;
+  return {{"method", core::tilt_method_name(fb.method)},
+          {"iterations", fb.iterations},
+          {"residual", number_or_null(fb.residual)},
+          {"residual_history", vector_json(fb.residual_history)},
+          {"homotopy_steps", vector_json(fb.homotopy_steps)},
+          {"truncation_order", fb.truncation_order},
+          {"settings_used",
+           {{"method", core::tilt_method_name(fs.method)},
+            {"damping", fs.damping},
+            {"tolerance", fs.tolerance},
+            {"max_iterations", fs.max_iterations},
+            {"newton", fs.newton},
+            {"homotopy", fs.homotopy},
+            {"importance_samples", fs.importance_samples},
+            {"quadrature_nodes", fs.quadrature_nodes},
+            {"seed", fs.seed},
+            {"gradient_form", core::tilt_gradient_form_name(fs.gradient_form)},
+            {"exact_first_order", fs.exact_first_order},
+            {"estimate_errors", fs.estimate_errors}}}};
+}
+
+// The deep linear oracles (THEORY.md §7), or why they do not apply.
+ordered_json linear_oracles_json(const TheoryRunResult& r) {
+  const LinearOracles& o = r.linear;
+  ordered_json out = {{"applicable", o.applicable}};
+  if (!o.applicable) {
+    out["reason"] = o.reason;
+  } else {
+    out["scale_posterior"] = {{"mean", o.scale_mean},
+                              {"mean_error", o.scale_mean_error},
+                              {"variance", o.scale_variance},
+                              {"variance_error", o.scale_variance_error},
+                              {"prior_mean", o.scale_prior_mean}};
+    out["bpkr_saddle"] = {{"u", o.saddle_u}, {"scale", o.saddle_scale}};
+    out["first_order_adaptation_max_difference"] =
+        r.one_loop_computed ? number_or_null(o.first_order_adaptation_max_difference) : ordered_json(nullptr);
+    out["fb_max_difference"] = number_or_null(o.fb_max_difference);
+    for (Eigen::Index l = 2; l <= o.fb_kernels.top_layer(); ++l)
+      out["layers"].push_back({{"layer", l},
+                               {"first_order_adaptation", matrix_json(o.first_order_adaptation.layer(l))},
+                               {"fb_kernel", matrix_json(o.fb_kernels.layer(l))}});
+    if (o.has_exact_hidden_kernel)
+      out["exact_hidden_kernel"] = {{"layer", 2},
+                                    {"mean_kernel", matrix_json(o.exact_hidden_kernel)},
+                                    {"error", o.exact_hidden_kernel_error}};
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string theory_report_json(const TheoryRunResult& r) {
   ordered_json j;
@@ -241,77 +351,11 @@ std::string theory_report_json(const TheoryRunResult& r) {
   j["four_point_method"] = core::four_point_method_name(r.four_point_method);
   j["one_loop_computed"] = r.one_loop_computed;
   if (!r.one_loop_computed) j["one_loop_skipped"] = r.one_loop_skipped;
-  for (const TheoryLayer& L : r.layers) {
-    ordered_json jl;
-    jl["layer"] = L.layer;
-    jl["nngp"] = matrix_json(L.nngp);
-    if (L.layer >= 2) {
-      if (r.one_loop_computed) {
-        jl["mean_shift"] = matrix_json(L.mean_shift);
-        jl["mean_shift_se"] = matrix_json(L.mean_shift_se);
-        jl["covariance_summary"] = covariance_json(L.covariance);
-        jl["covariance_written"] = L.covariance_matrix.size() > 0;
-        jl["one_loop_tilt"] = matrix_json(L.one_loop_tilt);
-        jl["adaptation"] = matrix_json(L.adaptation);
-        jl["adaptation_se"] = matrix_json(L.adaptation_se);
-        jl["one_loop_mean"] = matrix_json(L.one_loop_mean);
-        jl["one_loop_target_adaptation"] = number_or_null(L.one_loop_target_adaptation);
-        jl["one_loop_target_adaptation_se_bound"] = number_or_null(L.one_loop_target_adaptation_se);
-      }
-      jl["fb_tilt"] = matrix_json(L.fb_tilt);
-      jl["fb_kernel"] = matrix_json(L.fb_kernel);
-      jl["fb_kernel_error"] = matrix_json(L.fb_kernel_error);
-      jl["fb_effective_sample_size"] = number_or_null(L.fb_effective_sample_size);
-      jl["fb_target_adaptation"] = number_or_null(L.fb_target_adaptation);
-      jl["fb_target_adaptation_error_bound"] = number_or_null(L.fb_target_adaptation_error);
-    }
-    j["layers"].push_back(std::move(jl));
-  }
-  const theory::FbSettings& fs = r.fb.settings;
-  j["fb"] = {{"method", core::tilt_method_name(r.fb.method)},
-             {"iterations", r.fb.iterations},
-             {"residual", number_or_null(r.fb.residual)},
-             {"residual_history", vector_json(r.fb.residual_history)},
-             {"homotopy_steps", vector_json(r.fb.homotopy_steps)},
-             {"truncation_order", r.fb.truncation_order},
-             {"settings_used",
-              {{"method", core::tilt_method_name(fs.method)},
-               {"damping", fs.damping},
-               {"tolerance", fs.tolerance},
-               {"max_iterations", fs.max_iterations},
-               {"newton", fs.newton},
-               {"homotopy", fs.homotopy},
-               {"importance_samples", fs.importance_samples},
-               {"quadrature_nodes", fs.quadrature_nodes},
-               {"seed", fs.seed},
-               {"gradient_form", core::tilt_gradient_form_name(fs.gradient_form)},
-               {"exact_first_order", fs.exact_first_order},
-               {"estimate_errors", fs.estimate_errors}}}};
+  for (const TheoryLayer& L : r.layers) j["layers"].push_back(layer_json(L, r.one_loop_computed));
+  j["fb"] = fb_json(r.fb);
   j["predictions"] = {{"nngp", prediction_json(r.nngp_prediction)}, {"fb", prediction_json(r.fb_prediction)}};
   if (r.one_loop_computed) j["predictions"]["one_loop"] = prediction_json(r.one_loop_prediction);
-  const LinearOracles& o = r.linear;
-  j["linear_oracles"] = {{"applicable", o.applicable}};
-  if (!o.applicable) {
-    j["linear_oracles"]["reason"] = o.reason;
-  } else {
-    j["linear_oracles"]["scale_posterior"] = {{"mean", o.scale_mean},
-                                              {"mean_error", o.scale_mean_error},
-                                              {"variance", o.scale_variance},
-                                              {"variance_error", o.scale_variance_error},
-                                              {"prior_mean", o.scale_prior_mean}};
-    j["linear_oracles"]["bpkr_saddle"] = {{"u", o.saddle_u}, {"scale", o.saddle_scale}};
-    j["linear_oracles"]["first_order_adaptation_max_difference"] =
-        r.one_loop_computed ? number_or_null(o.first_order_adaptation_max_difference) : ordered_json(nullptr);
-    j["linear_oracles"]["fb_max_difference"] = number_or_null(o.fb_max_difference);
-    for (Eigen::Index l = 2; l <= o.fb_kernels.top_layer(); ++l)
-      j["linear_oracles"]["layers"].push_back({{"layer", l},
-                                               {"first_order_adaptation", matrix_json(o.first_order_adaptation.layer(l))},
-                                               {"fb_kernel", matrix_json(o.fb_kernels.layer(l))}});
-    if (o.has_exact_hidden_kernel)
-      j["linear_oracles"]["exact_hidden_kernel"] = {{"layer", 2},
-                                                    {"mean_kernel", matrix_json(o.exact_hidden_kernel)},
-                                                    {"error", o.exact_hidden_kernel_error}};
-  }
+  j["linear_oracles"] = linear_oracles_json(r);
   for (const ExactnessStatement& e : r.exactness)
     j["exactness"].push_back({{"theory", e.theory}, {"exact", e.exact}, {"statement", e.statement}});
   for (const TheoryArray& a : theory_arrays(r))

@@ -127,8 +127,8 @@ void fill_explicit_prior(TheoryRunResult& r, const theory::PriorMoments& prior, 
   const Eigen::MatrixXd target = target_direction(r.targets);
   const std::vector<Eigen::Index> train = training_triangle_indices(P, n);
   const bool write_sigma = static_cast<double>(train.size() * train.size()) <= theory::kMaxExplicitCovarianceEntries;
-  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
-    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+  for (Eigen::Index l = 1; l <= r.layers.last_layer(); ++l) {
+    TheoryLayer& layer = r.layers.layer(l);
     const Eigen::MatrixXd sigma = prior.covariance[static_cast<std::size_t>(l - 1)](train, train);
     const Eigen::MatrixXd sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)](train, train);
     layer.covariance = summarise_covariance(sigma, sigma_se, layer.nngp, target, r.scale);
@@ -142,8 +142,8 @@ void fill_explicit_prior(TheoryRunResult& r, const theory::PriorMoments& prior, 
 void fill_one_loop_layers(TheoryRunResult& r, const core::KernelStack& tilts, const core::KernelStack& adaptation,
                           const core::KernelStack& adaptation_se) {
   const Eigen::Index P = r.points;
-  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
-    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+  for (Eigen::Index l = 1; l <= r.layers.last_layer(); ++l) {
+    TheoryLayer& layer = r.layers.layer(l);
     layer.one_loop_tilt = tilts.layer(l).topLeftCorner(P, P);
     layer.adaptation = adaptation.layer(l).topLeftCorner(P, P);
     layer.adaptation_se = adaptation_se.layer(l).topLeftCorner(P, P);
@@ -238,8 +238,8 @@ void run_operator_one_loop(TheoryRunResult& r, const Eigen::MatrixXd& X, const c
                      "P(D + T) + TD applications of Sigma); Sigma summaries target_variance and frobenius: not "
                      "computed (they need entries beyond the pair-local ones)");
   r.four_point_method = one.one_loop.method_used;
-  for (Eigen::Index l = 1; l <= static_cast<Eigen::Index>(r.layers.size()); ++l) {
-    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+  for (Eigen::Index l = 1; l <= r.layers.last_layer(); ++l) {
+    TheoryLayer& layer = r.layers.layer(l);
     layer.covariance =
         summarise_pair_covariance(one.covariance.layer(l), one.covariance_standard_error.layer(l), P, r.scale);
     layer.mean_shift = one.one_loop.mean_shift.layer(l).topLeftCorner(P, P);
@@ -277,7 +277,7 @@ void run_fb(TheoryRunResult& r, const core::Dataset& data, Observer& observer) {
   r.fb.homotopy_steps = fb.homotopy_steps;
   r.fb.truncation_order = fb.truncation_order;
   for (Eigen::Index l = 1; l <= top; ++l) {
-    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    TheoryLayer& layer = r.layers.layer(l);
     layer.fb_kernel = fb.kernels.layer(l);
     layer.fb_kernel_error = fb.kernel_errors.layer(l);
     layer.fb_tilt = fb.tilts.layer(l);
@@ -330,7 +330,7 @@ void fill_linear_oracles(TheoryRunResult& r, const core::Dataset& data) {
     for (Eigen::Index l = 2; l <= top; ++l)
       o.first_order_adaptation_max_difference =
           std::max(o.first_order_adaptation_max_difference,
-                   (o.first_order_adaptation.layer(l) - r.layers[static_cast<std::size_t>(l - 1)].adaptation)
+                   (o.first_order_adaptation.layer(l) - r.layers.layer(l).adaptation)
                        .cwiseAbs()
                        .maxCoeff());
   const theory::LinearFbSolution fb = theory::linear_fb_kernels(spec, K0, y);
@@ -338,7 +338,7 @@ void fill_linear_oracles(TheoryRunResult& r, const core::Dataset& data) {
   for (Eigen::Index l = 2; l <= top; ++l)
     o.fb_max_difference = std::max(
         o.fb_max_difference,
-        (fb.kernels.layer(l) - r.layers[static_cast<std::size_t>(l - 1)].fb_kernel).cwiseAbs().maxCoeff());
+        (fb.kernels.layer(l) - r.layers.layer(l).fb_kernel).cwiseAbs().maxCoeff());
 
   const theory::ScalePosterior s = theory::deep_linear_scale_posterior(spec, K0, y);
   o.scale_mean = s.mean;
@@ -455,8 +455,8 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
   r.routes.push_back("test points: " + r.test.source);
   const Eigen::MatrixXd X = theory::augmented_inputs(data, r.test.inputs);
 
-  r.layers.resize(static_cast<std::size_t>(top));
-  for (Eigen::Index l = 1; l <= top; ++l) r.layers[static_cast<std::size_t>(l - 1)].layer = l;
+  r.layers = core::LayerStack<TheoryLayer>(1, top);
+  for (Eigen::Index l = 1; l <= top; ++l) r.layers.layer(l).layer = l;
 
   // ---- NNGP and the route of the 4-point functions.
   core::KernelStack nngp;
@@ -465,7 +465,7 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
     nngp = theory::nngp_kernels(spec, X, config.theory.quadrature_tolerance);
   }
   for (Eigen::Index l = 1; l <= top; ++l)
-    r.layers[static_cast<std::size_t>(l - 1)].nngp = nngp.layer(l).topLeftCorner(P, P);
+    r.layers.layer(l).nngp = nngp.layer(l).topLeftCorner(P, P);
 
   const theory::OneLoopRouteChoice route = theory::choose_one_loop_route(spec, nngp, config.theory, true);
   r.routes.insert(r.routes.end(), route.reasons.begin(), route.reasons.end());
@@ -477,7 +477,7 @@ TheoryRunResult run_theory_predictions(const core::Config& config, const core::D
     run_operator_one_loop(r, X, route.settings, observer);
   const Eigen::MatrixXd target = target_direction(r.targets);
   for (Eigen::Index l = 1; l <= top; ++l) {
-    TheoryLayer& layer = r.layers[static_cast<std::size_t>(l - 1)];
+    TheoryLayer& layer = r.layers.layer(l);
     layer.one_loop_mean = layer.nngp + layer.mean_shift + layer.adaptation;
     layer.one_loop_target_adaptation = r.scale * pairing(target, layer.adaptation);
     layer.one_loop_target_adaptation_se = r.scale * pairing(target.cwiseAbs(), layer.adaptation_se);

@@ -38,6 +38,7 @@
 #include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/kernel_stack.hpp"
+#include "core/layer_stack.hpp"
 #include "core/model_spec.hpp"
 #include "theory/fb_solver.hpp"
 #include "validation/observer.hpp"
@@ -144,7 +145,7 @@ struct TheoryRunResult {
   double scale = 1.0;        // N when all hidden widths are N, else 1 (see CovarianceSummary)
   Eigen::MatrixXd targets;   // Y (P×D)
   TestPoints test;
-  std::vector<TheoryLayer> layers;  // [l − 1] = layer l, l = 1..L+1
+  core::LayerStack<TheoryLayer> layers;  // layer(l), l = 1..L+1
   bool one_loop_computed = false;
   std::string one_loop_skipped;      // the reason, when not computed (no route skips it today)
   core::FourPointMethod four_point_method = core::FourPointMethod::quadrature;  // used

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/version.hpp"

@@ -10,10 +10,10 @@
 #include <cmath>
 #include <string>
 
-#include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/model_spec.hpp"
+#include "core/settings/fb.hpp"
 #include "support/statistical.hpp"
 #include "theory/fb_solver.hpp"
 

@@ -16,6 +16,7 @@
 
 #include "core/dataset.hpp"
 #include "core/dataset_generators.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/model_spec.hpp"
 #include "theory/deep_linear_oracles.hpp"

@@ -88,7 +88,7 @@ TEST(TheoryReport, KernelsEqualTheLibraryEntryPoints) {
   const kt::OneLoopPrediction one = kt::one_loop_prediction(r.spec, r.data, r.config.theory, r.config.run.seed);
   const kt::FbSolution fb = kt::solve_fb(r.spec, r.data, r.config.fb);
   const double N = 64.0;
-  ASSERT_EQ(r.result.layers.size(), 3u);
+  ASSERT_EQ(r.result.layers.size(), 3);
   for (const kv::TheoryLayer& L : r.result.layers) {
     const Eigen::Index l = L.layer;
     const double scale = std::max(1.0, max_abs(prior.nngp.layer(l)));
@@ -123,9 +123,9 @@ TEST(TheoryReport, ConfigBAlongTargetAdaptationMatchesTheoryTable) {
   // digits, so the tolerance is half a unit of the last digit plus the 2 % quadrature
   // guidance of §8.1 for FB).
   const kv::TheoryRunResult& r = config_b_run().result;
-  EXPECT_NEAR(r.layers[2].one_loop_target_adaptation, 0.131, 0.0005 + 0.02 * 0.131);
-  EXPECT_NEAR(r.layers[1].one_loop_target_adaptation, 0.056, 0.0005 + 0.02 * 0.056);
-  EXPECT_NEAR(r.layers[2].fb_target_adaptation, 0.131, 0.0005 + 0.02 * 0.131);
+  EXPECT_NEAR(r.layers.layer(3).one_loop_target_adaptation, 0.131, 0.0005 + 0.02 * 0.131);
+  EXPECT_NEAR(r.layers.layer(2).one_loop_target_adaptation, 0.056, 0.0005 + 0.02 * 0.056);
+  EXPECT_NEAR(r.layers.layer(3).fb_target_adaptation, 0.131, 0.0005 + 0.02 * 0.131);
 }
 
 TEST(TheoryReport, PredictionsEqualTheLibraryEntryPoints) {
@@ -241,7 +241,7 @@ TEST(TheoryReport, MonteCarloRouteTakesTheLibraryOneLoopWithStandardErrors) {
   const Eigen::MatrixXd X = kt::augmented_inputs(data, r.test.inputs);
   const kt::OneLoopPrediction one = kt::one_loop_prediction(spec, X, data.targets, c.theory, c.run.seed);
   for (Eigen::Index l = 2; l <= 3; ++l) {
-    const kv::TheoryLayer& L = r.layers[static_cast<std::size_t>(l - 1)];
+    const kv::TheoryLayer& L = r.layers.layer(l);
     EXPECT_EQ(L.adaptation, one.adaptation.layer(l).topLeftCorner(4, 4)) << "layer " << l;
     EXPECT_EQ(L.adaptation_se, one.adaptation_standard_error.layer(l).topLeftCorner(4, 4)) << "layer " << l;
     EXPECT_GT(L.adaptation_se.maxCoeff(), 0.0) << "Monte Carlo route must report standard errors";
@@ -262,10 +262,10 @@ TEST(TheoryReport, ResultIsBitIdenticalForOneAndTwoThreads) {
   const kv::TheoryRunResult one = kv::run_theory_predictions(c, data, quiet);
   omp_set_num_threads(2);
   const kv::TheoryRunResult two = kv::run_theory_predictions(c, data, quiet);
-  for (std::size_t i = 0; i < one.layers.size(); ++i) {
-    EXPECT_EQ(one.layers[i].fb_kernel, two.layers[i].fb_kernel) << "layer " << i + 1;
-    EXPECT_EQ(one.layers[i].fb_kernel_error, two.layers[i].fb_kernel_error) << "layer " << i + 1;
-    EXPECT_EQ(one.layers[i].one_loop_mean, two.layers[i].one_loop_mean) << "layer " << i + 1;
+  for (Eigen::Index l = 1; l <= one.layers.last_layer(); ++l) {
+    EXPECT_EQ(one.layers.layer(l).fb_kernel, two.layers.layer(l).fb_kernel) << "layer " << l;
+    EXPECT_EQ(one.layers.layer(l).fb_kernel_error, two.layers.layer(l).fb_kernel_error) << "layer " << l;
+    EXPECT_EQ(one.layers.layer(l).one_loop_mean, two.layers.layer(l).one_loop_mean) << "layer " << l;
   }
   EXPECT_EQ(one.fb_prediction.mean, two.fb_prediction.mean);
   EXPECT_EQ(one.one_loop_prediction.variance, two.one_loop_prediction.variance);
