@@ -53,14 +53,18 @@ std::string route_description(const core::Config& c) {
   if (p.route == core::PosteriorRoute::chains) {
     out << p.chains << " chains x (" << p.warmup << " warmup + " << p.draws << " draws), "
         << c.validation.prior_networks << " prior networks per width";
+  } else if (p.route == core::PosteriorRoute::smc) {
+    out << "posterior route smc: " << p.smc_replicates << " tempered SMC runs of " << p.smc_particles
+        << " particles per width (E_prior from the exact prior particles, dC from same-draw differences at every "
+           "tempering step, errors over the runs)";
   } else {
     out << "posterior route " << core::posterior_route_name(p.route) << ": " << p.importance_networks
         << " exact prior networks per width weighted by the evidence of their output kernel (E_prior, E_post and dC "
            "from the same draws, errors over "
         << p.importance_batches << " batches)";
     if (p.route != core::PosteriorRoute::importance)
-      out << (p.route == core::PosteriorRoute::smc ? "; " : "; SMC when k-hat > 0.7: ") << p.smc_replicates
-          << " tempered SMC runs of " << p.smc_particles << " particles";
+      out << "; SMC when k-hat > 0.7: " << p.smc_replicates << " tempered SMC runs of " << p.smc_particles
+          << " particles";
   }
   return out.str();
 }
