@@ -105,8 +105,11 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
     validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
   const validation::ValidationResult result = validation::analyze_records(records, data, progress);
   std::string cross_check;
-  if (config.posterior.cross_check != core::CrossCheckRoute::none)
-    cross_check = validation::format_cross_check(result, validation::run_cross_check(result, data, progress));
+  if (config.posterior.cross_check != core::CrossCheckRoute::none) {
+    const validation::CrossCheck check = validation::run_cross_check(result, data, progress);
+    cross_check = validation::format_cross_check(result, check) + "cross-check report: " +
+                  validation::write_cross_check(check, config.run.output_dir).string() + "\n";
+  }
   const int status = finish_validation(result, "", std::cout);
   checkpoint.remove();
   std::cout << cross_check;

@@ -205,6 +205,8 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
   // chunk[l − 2].col(j): upper triangle of C^(l) of the j-th network of the current chunk.
   std::vector<Eigen::MatrixXd> chunk(static_cast<std::size_t>(L),
                                      Eigen::MatrixXd(core::triangle_size(P), kChunk));
+  const bool project = settings.projection.size() > 0;
+  Eigen::MatrixXd projected(settings.projection.cols(), kChunk);
   Eigen::Index filled = 0;
   for (Eigen::Index m = first; m < last; ++m) {
     core::Engine engine = core::make_stream(settings.seed, core::StreamPurpose::prior_network,
@@ -223,6 +225,10 @@ void sample_batch(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::Mat
       for (Eigen::Index l = 2; l <= L + 1; ++l) {
         const auto i = static_cast<std::size_t>(l - 2);
         stats.batches[i][static_cast<std::size_t>(b)].add_batch(chunk[i].leftCols(filled));
+        if (project) {
+          projected.leftCols(filled).noalias() = settings.projection.transpose() * chunk[i].leftCols(filled);
+          stats.projected[i][static_cast<std::size_t>(b)].add_batch(projected.leftCols(filled));
+        }
       }
       progress_counter.add(filled);
       filled = 0;
@@ -246,11 +252,24 @@ Eigen::Index PriorKernelStatistics::top_layer() const {
   return static_cast<Eigen::Index>(batches.size()) + 1;
 }
 
+namespace {
+
+MeanCovarianceAccumulator merged(const std::vector<MeanCovarianceAccumulator>& parts) {
+  MeanCovarianceAccumulator all;
+  for (const MeanCovarianceAccumulator& batch : parts) all.merge(batch);
+  return all;
+}
+
+}  // namespace
+
 MeanCovarianceAccumulator PriorKernelStatistics::pooled(Eigen::Index l) const {
   assert(l >= 2 && l <= top_layer());
-  MeanCovarianceAccumulator all;
-  for (const MeanCovarianceAccumulator& batch : batches[static_cast<std::size_t>(l - 2)]) all.merge(batch);
-  return all;
+  return merged(batches[static_cast<std::size_t>(l - 2)]);
+}
+
+MeanCovarianceAccumulator PriorKernelStatistics::pooled_projection(Eigen::Index l) const {
+  assert(l >= 2 && l <= top_layer() && !projected.empty());
+  return merged(projected[static_cast<std::size_t>(l - 2)]);
 }
 
 PriorKernelStatistics sample_prior_statistics(const core::ModelSpec& spec,
@@ -268,6 +287,14 @@ PriorKernelStatistics sample_prior_statistics(const core::ModelSpec& spec,
   stats.batches.assign(static_cast<std::size_t>(spec.depth()),
                        std::vector<MeanCovarianceAccumulator>(
                            static_cast<std::size_t>(B), MeanCovarianceAccumulator(K, settings.track_covariance)));
+  if (settings.projection.size() > 0) {
+    if (settings.projection.rows() != K)
+      throw DataError("prior_sampling.projection: " + std::to_string(settings.projection.rows()) +
+                      " rows, expected K = P(P+1)/2 = " + std::to_string(K));
+    stats.projected.assign(static_cast<std::size_t>(spec.depth()),
+                           std::vector<MeanCovarianceAccumulator>(static_cast<std::size_t>(B),
+                                                                  MeanCovarianceAccumulator(settings.projection.cols())));
+  }
 
   // STYLE.md §4, §6: per-batch streams and accumulators, no exception leaves the region,
   // the lowest failing batch's error is rethrown afterwards.

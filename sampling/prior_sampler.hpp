@@ -32,8 +32,12 @@ struct PriorSamplingSettings {
   Eigen::Index batches = 32;     // B: networks are split into B contiguous blocks by index, for batch-means errors
   std::uint64_t seed = 0;
   // Full K×K covariance of the upper-triangle entries (K = P(P+1)/2). Memory is
-  // 8·K²·B·L bytes: turn it off for large P (P = 64 gives 35 MB per accumulator).
+  // 8·K²·B·L bytes and the work K² per network: turn it off for large P (P = 64 gives
+  // 35 MB per accumulator; P = 100, 20 batches, 4 GB and 2.5·10⁷ flops per network).
   bool track_covariance = true;
+  // Optional K×q matrix U: also the mean and covariance (q×q) of Uᵀ·upper_triangle(C^(l))
+  // per batch, e.g. the target alignment ⟨T, C⟩ when the full covariance is off.
+  Eigen::MatrixXd projection;
 };
 
 struct PriorKernelStatistics {
@@ -41,8 +45,11 @@ struct PriorKernelStatistics {
   Eigen::Index networks = 0;  // M
   // batches[l - 2][b]: accumulator of core::upper_triangle(C^(l)) over the networks of batch b, l = 2..L+1
   std::vector<std::vector<MeanCovarianceAccumulator>> batches;
+  // projected[l - 2][b]: the same for Uᵀ·upper_triangle(C^(l)) (empty without a projection)
+  std::vector<std::vector<MeanCovarianceAccumulator>> projected;
   Eigen::Index top_layer() const;                          // L + 1
   MeanCovarianceAccumulator pooled(Eigen::Index l) const;  // all batches merged in batch order
+  MeanCovarianceAccumulator pooled_projection(Eigen::Index l) const;  // the same for the projection
 };
 
 // M independent networks; network m uses core::make_stream(seed, StreamPurpose::prior_network,

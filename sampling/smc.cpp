@@ -157,7 +157,8 @@ void validate(const SmcSettings& s) {
 }
 
 SmcResult run_tempered_smc(const Potential& base, double log_likelihood_offset,
-                           const SmcSettings& settings, std::uint64_t replicate) {
+                           const SmcSettings& settings, std::uint64_t replicate,
+                           const SmcReweighting& on_reweight) {
   validate(settings);
   const Eigen::Index n = settings.particles;
   std::vector<core::Engine> engines;
@@ -188,8 +189,10 @@ SmcResult run_tempered_smc(const Potential& base, double log_likelihood_offset,
         log_likelihoods.unaryExpr([delta](double x) { return std::isfinite(x) ? delta * x : x; });
     info.log_evidence_increment = log_sum_exp(increments) - log_n;
     info.ess_fraction = kish_effective_sample_size(increments) / static_cast<double>(n);
-    const std::vector<Eigen::Index> ancestors = systematic_resampling(
-        normalized_weights(increments, "smc reweighting"), n, core::uniform01(resampling_engine));
+    const Eigen::VectorXd weights = normalized_weights(increments, "smc reweighting");
+    if (on_reweight) on_reweight(result.particles, weights);
+    const std::vector<Eigen::Index> ancestors =
+        systematic_resampling(weights, n, core::uniform01(resampling_engine));
     result.particles = result.particles(Eigen::all, ancestors).eval();
     log_likelihoods = log_likelihoods(ancestors).eval();
     beta = info.beta;

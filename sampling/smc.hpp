@@ -21,6 +21,7 @@
 // index order, so the result is bit-identical for any thread count.
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/config.hpp"
@@ -65,11 +66,18 @@ struct SmcResult {
   std::vector<SmcStepInfo> steps;
 };
 
+// Called at every tempering step before resampling, on the calling thread, with the
+// population (dim × n, targeting e^{−U_β}) and its normalised incremental weights
+// w̃_i ∝ e^{(β'−β) log L_i}: Σ_i w̃_i f(θ_i) − mean_i f(θ_i) estimates E_β'[f] − E_β[f] on
+// the same draws (the difference estimator of smc_posterior.hpp).
+using SmcReweighting = std::function<void(const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights)>;
+
 // One SMC run (replicate index `replicate`) for the target N(0, I)·L with
 // log L(θ) = ½‖θ‖² − U(θ) + log_likelihood_offset (U = base). Throws ConfigError for bad
 // settings, NumericalError when the likelihood vanishes on too many particles to keep the
 // ESS target (every weight −inf) or β has not reached 1 after max_steps steps.
 SmcResult run_tempered_smc(const Potential& base, double log_likelihood_offset,
-                           const SmcSettings& settings, std::uint64_t replicate);
+                           const SmcSettings& settings, std::uint64_t replicate,
+                           const SmcReweighting& on_reweight = {});
 
 }  // namespace kernelmc::sampling

@@ -17,10 +17,11 @@ namespace kernelmc::sampling {
 
 namespace {
 
-// The mean of C^(l) over the particles (columns): kernels computed in parallel into
-// per-particle slots, summed in particle order (bit-identical for any thread count).
-core::KernelStack mean_kernels(const core::ModelSpec& spec, const core::Dataset& data,
-                               const Eigen::MatrixXd& particles) {
+// Σ_i a_i C_i^(l) over the particles (columns) for coefficients a: kernels computed in
+// parallel into per-particle slots, summed in particle order (bit-identical for any thread
+// count).
+core::KernelStack weighted_kernel_sum(const core::ModelSpec& spec, const core::Dataset& data,
+                                      const Eigen::MatrixXd& particles, const Eigen::VectorXd& coefficients) {
   const Eigen::Index n = particles.cols();
   std::vector<core::KernelStack> per_particle(static_cast<std::size_t>(n));
 #pragma omp parallel
@@ -29,12 +30,20 @@ core::KernelStack mean_kernels(const core::ModelSpec& spec, const core::Dataset&
 #pragma omp for schedule(static)
     for (Eigen::Index i = 0; i < n; ++i) per_particle[static_cast<std::size_t>(i)] = posterior.kernels(particles.col(i));
   }
-  core::KernelStack mean = core::zero_kernel_stack(spec.depth() + 1, data.size());
-  for (const core::KernelStack& k : per_particle) {
-    for (Eigen::Index l = 1; l <= mean.top_layer(); ++l) mean.layer(l) += k.layer(l);
+  core::KernelStack sum = core::zero_kernel_stack(spec.depth() + 1, data.size());
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const core::KernelStack& k = per_particle[static_cast<std::size_t>(i)];
+    for (Eigen::Index l = 1; l <= sum.top_layer(); ++l) sum.layer(l) += coefficients(i) * k.layer(l);
   }
-  for (Eigen::MatrixXd& C : mean.kernels) C /= static_cast<double>(n);
-  return mean;
+  return sum;
+}
+
+// Adds Σ_i (w̃_i − 1/n) C_i^(l), the same-draw estimate of E_β'[C] − E_β[C], to `delta`.
+void add_step_adaptation(const core::ModelSpec& spec, const core::Dataset& data, const Eigen::MatrixXd& particles,
+                         const Eigen::VectorXd& weights, core::KernelStack& delta) {
+  const Eigen::VectorXd centred = weights.array() - 1.0 / static_cast<double>(weights.size());
+  const core::KernelStack step = weighted_kernel_sum(spec, data, particles, centred);
+  for (Eigen::Index l = 1; l <= delta.top_layer(); ++l) delta.layer(l) += step.layer(l);
 }
 
 // The mean over runs of the runs' kernel stacks.
@@ -70,9 +79,19 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
   double acceptance = 0.0;
   Eigen::Index moves = 0;
   for (Eigen::Index r = 0; r < settings.replicates; ++r) {
-    const SmcResult run = run_tempered_smc(base, offset, settings.smc, static_cast<std::uint64_t>(r));
-    result.kernels.prior_replicates.push_back(mean_kernels(spec, data, run.initial_particles));
-    result.kernels.posterior_replicates.push_back(mean_kernels(spec, data, run.particles));
+    core::KernelStack delta = core::zero_kernel_stack(spec.depth() + 1, data.size());
+    const SmcResult run = run_tempered_smc(
+        base, offset, settings.smc, static_cast<std::uint64_t>(r),
+        [&](const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights) {
+          add_step_adaptation(spec, data, particles, weights, delta);
+        });
+    const Eigen::Index n = run.initial_particles.cols();
+    core::KernelStack prior = weighted_kernel_sum(spec, data, run.initial_particles,
+                                                  Eigen::VectorXd::Constant(n, 1.0 / static_cast<double>(n)));
+    core::KernelStack posterior = prior;
+    for (Eigen::Index l = 1; l <= posterior.top_layer(); ++l) posterior.layer(l) += delta.layer(l);
+    result.kernels.prior_replicates.push_back(std::move(prior));
+    result.kernels.posterior_replicates.push_back(std::move(posterior));
     result.replicate_log_evidences(r) = run.log_evidence;
     for (const SmcStepInfo& step : run.steps) acceptance += step.acceptance;
     moves += static_cast<Eigen::Index>(run.steps.size());

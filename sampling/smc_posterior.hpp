@@ -2,8 +2,12 @@
 // The collapsed posterior over hidden weights by tempered SMC (sampling/smc.hpp) on
 // U_collapsed (THEORY.md §1.5), with the kernel estimators of every layer measured on the
 // same particle system: E_prior[C^(l)] from the β = 0 population (exact prior draws of the
-// raw hidden parameters), E_post[C^(l)] from the final, equally weighted population, and
-// ΔC^(l) their difference per run. R independent runs (replicates) give the errors
+// raw hidden parameters), and the adaptation as a sum of same-draw differences over the
+// tempering steps t (β_t → β_{t+1}), each on the population before its resampling:
+//   ΔC^(l) = Σ_t Σ_i (w̃_i^t − 1/n) C^(l)(θ_i^t),   E_post[C^(l)] = E_prior[C^(l)] + ΔC^(l).
+// Each term's O(1) fluctuation common to E_β and E_β' cancels, so ΔC keeps the O(1/N)
+// resolution of the importance route; the difference of the final and the initial
+// population's means would not (its error is that of two independent O(1) means). R independent runs (replicates) give the errors
 // (SE = sd_r/√R, R − 1 degrees of freedom) and the evidence:
 //   Ẑ_r = ∏_steps mean_i e^{Δβ log L_i} is unbiased for Z = ∫ N(θ; 0, I) N(Y; 0, C^(L+1)(θ) + κI) dθ,
 //   so log Ẑ = log mean_r Ẑ_r, with the delta-method SE sd_r(Ẑ_r)/(√R mean_r Ẑ_r).

@@ -23,7 +23,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 if (($# > 0)); then
   ctest --test-dir "$build" --output-on-failure -j2 "$@"
 else
-  # The unit tests of the folders built above (folder labels), then the RNG's statistical ones.
-  ctest --test-dir "$build" --output-on-failure -j2 -L '^(core|sampling|cli)$' -LE statistical
-  ctest --test-dir "$build" --output-on-failure -j2 -L statistical -R '^(FillStandardNormal|Uniform01|MakeStream)\.'
+  # The unit tests of the folders built above (labels `unit` and the folder, tests/CMakeLists.txt),
+  # then the RNG's statistical ones. --no-tests=error: a selection that runs nothing fails.
+  ctest --test-dir "$build" --output-on-failure --no-tests=error -j2 -L '^unit$' -L '^(core|sampling|cli)$'
+  ctest --test-dir "$build" --output-on-failure --no-tests=error -j2 -L statistical \
+    -R '^(FillStandardNormal|Uniform01|MakeStream)\.'
 fi

@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/json_io.hpp"
 #include "core/kernel_stack.hpp"
 #include "validation/detail/report_json.hpp"
 #include "validation/posterior_route.hpp"
@@ -107,6 +108,29 @@ std::string format_cross_check(const ValidationResult& study, const CrossCheck& 
   out << (check.consistent ? "the two routes agree within their combined errors\n"
                            : "the two routes DISAGREE beyond their combined errors\n");
   return out.str();
+}
+
+std::string cross_check_json(const CrossCheck& check) {
+  using detail::number_or_null;
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const CrossCheckRow& r : check.rows) {
+    rows.push_back({{"width", r.width},
+                    {"layer", r.layer},
+                    {"max_abs_z_posterior_mean", number_or_null(r.max_abs_z)},
+                    {"target_adaptation_check", number_or_null(r.target_check)},
+                    {"target_adaptation_check_se", number_or_null(r.target_check_se)},
+                    {"target_adaptation_z", number_or_null(r.target_z)}});
+  }
+  const nlohmann::ordered_json out = {{"route", check.route},
+                                      {"bonferroni_z", number_or_null(check.bonferroni_z)},
+                                      {"consistent", check.consistent},
+                                      {"rows", std::move(rows)}};
+  return out.dump(2) + "\n";
+}
+
+std::filesystem::path write_cross_check(const CrossCheck& check, const std::filesystem::path& directory) {
+  core::write_file_atomic(directory / "cross_check.json", cross_check_json(check));
+  return directory / "cross_check.json";
 }
 
 }  // namespace kernelmc::validation

@@ -5,6 +5,7 @@
 // all entries and layers at validation.false_alarm_rate, and, when the check route measures it
 // (importance, SMC), the adaptation along the target N·ŷᵀΔCŷ of both with its z.
 #include <Eigen/Core>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,11 @@ CrossCheck run_cross_check(const ValidationResult& study, const core::Dataset& d
 
 // The agreement table printed after the study's table.
 std::string format_cross_check(const ValidationResult& study, const CrossCheck& check);
+
+// The same content as JSON: the route, the threshold, the verdict and one object per
+// (width, layer) row (null where a value does not exist, e.g. N·ŷᵀΔCŷ of chains).
+std::string cross_check_json(const CrossCheck& check);
+// Writes cross_check.json into `directory` (atomically) and returns its path.
+std::filesystem::path write_cross_check(const CrossCheck& check, const std::filesystem::path& directory);
 
 }  // namespace kernelmc::validation

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/kernel_stack.hpp"
 #include "theory/criticality.hpp"
+#include "validation/theory_comparison.hpp"
 #include "theory/criticality_study.hpp"
 #include "validation/detail/report_json.hpp"
 
@@ -172,14 +173,6 @@ FamilyRecords merge_family_records(const std::vector<FamilyRecords>& parts) {
 
 namespace {
 
-// u with uᵀx = ⟨X, T⟩ for x = upper_triangle(X), T = YYᵀ/‖Y‖²_F: off-diagonal entries
-// appear twice in the inner product.
-Eigen::VectorXd target_weights(const Eigen::MatrixXd& Y) {
-  Eigen::MatrixXd twice = 2.0 * Y * Y.transpose() / Y.squaredNorm();
-  twice.diagonal() /= 2.0;
-  return core::upper_triangle(twice);
-}
-
 FamilyLayer family_layer(const LayerValidation& lv, const PriorRecord& prior, const Eigen::VectorXd& u,
                          bool compared) {
   const auto li = static_cast<std::size_t>(lv.layer - 2);
@@ -189,7 +182,10 @@ FamilyLayer family_layer(const LayerValidation& lv, const PriorRecord& prior, co
   f.compared = compared;
   f.measured = lv.target_adaptation;
   f.measured_se = lv.target_adaptation_se;
-  f.prior_fluctuation = N * u.dot(prior.covariance[li] * u);
+  // The full K×K covariance where the record holds it (chain studies, and their records
+  // files), else the projection the prior unit accumulated (route studies).
+  f.prior_fluctuation =
+      N * (prior.covariance.empty() ? prior.target_variance[li] : u.dot(prior.covariance[li] * u));
   f.prior_fluctuation_se = f.prior_fluctuation * std::sqrt(2.0 / static_cast<double>(prior.networks - 1));
   for (const TheoryComparison& c : lv.comparisons) {
     if (c.quantity != "adaptation") continue;
@@ -203,7 +199,7 @@ FamilyLayer family_layer(const LayerValidation& lv, const PriorRecord& prior, co
 
 std::vector<FamilyPoint> member_points(Eigen::Index member, const ValidationResult& result,
                                        const StudyRecords& records, const core::Dataset& data) {
-  const Eigen::VectorXd u = target_weights(data.targets);
+  const Eigen::VectorXd u = target_functional(data.targets);  // uᵀx = ⟨X, T⟩, x = upper_triangle(X)
   std::vector<FamilyPoint> out;
   for (const WidthValidation& w : result.widths) {
     const auto prior = std::find_if(records.priors.begin(), records.priors.end(),

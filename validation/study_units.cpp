@@ -13,6 +13,7 @@
 #include "sampling/kernel_observables.hpp"
 #include "sampling/prior_sampler.hpp"
 #include "validation/posterior_run.hpp"
+#include "validation/theory_comparison.hpp"
 
 namespace kernelmc::validation {
 
@@ -29,10 +30,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 PriorRecord compute_prior_record(const core::Config& config, const core::Dataset& data, Eigen::Index width) {
   const auto start = std::chrono::steady_clock::now();
   const core::ModelSpec spec = spec_at_width(config, data, width);
+  const bool full_covariance = route_uses_chains(config.posterior.route);
   const sampling::PriorSamplingSettings settings{.networks = config.validation.prior_networks,
                                                  .batches = std::min(kPriorBatches, config.validation.prior_networks),
                                                  .seed = config.run.seed,
-                                                 .track_covariance = true};
+                                                 .track_covariance = full_covariance,
+                                                 .projection = target_functional(data.targets)};
   const sampling::PriorKernelStatistics stats = sampling::sample_prior_statistics(spec, data.inputs, settings, {});
   PriorRecord r;
   r.width = width;
@@ -40,7 +43,8 @@ PriorRecord compute_prior_record(const core::Config& config, const core::Dataset
   for (Eigen::Index l = 2; l <= stats.top_layer(); ++l) {
     const sampling::MeanCovarianceAccumulator pooled = stats.pooled(l);
     r.mean.push_back(pooled.mean());
-    r.covariance.push_back(pooled.covariance());
+    if (full_covariance) r.covariance.push_back(pooled.covariance());
+    r.target_variance.push_back(stats.pooled_projection(l).covariance()(0, 0));
   }
   r.seconds = seconds_since(start);
   return r;
@@ -148,11 +152,11 @@ std::string unit_name(const StudyUnit& unit) {
 std::vector<StudyUnit> study_units(const core::Config& config) {
   std::vector<StudyUnit> units;
   for (const Eigen::Index N : config.validation.widths) {
+    units.push_back({StudyUnitKind::prior, N, -1});
     if (!route_uses_chains(config.posterior.route)) {
       units.push_back({StudyUnitKind::route, N, -1});
       continue;
     }
-    units.push_back({StudyUnitKind::prior, N, -1});
     for (Eigen::Index c = 0; c < config.posterior.chains; ++c) units.push_back({StudyUnitKind::chain, N, c});
   }
   return units;
@@ -241,8 +245,9 @@ std::map<Eigen::Index, WidthRecords> records_by_width(const StudyRecords& record
   for (const Eigen::Index N : records.config.validation.widths) {
     WidthRecords& w = out[N];
     const bool complete =
-        by_route ? w.route != nullptr
-                 : w.prior != nullptr && static_cast<Eigen::Index>(w.chains.size()) == records.config.posterior.chains;
+        w.prior != nullptr &&
+        (by_route ? w.route != nullptr
+                  : static_cast<Eigen::Index>(w.chains.size()) == records.config.posterior.chains);
     if (!complete)
       throw DataError("analysis: the records of width " + std::to_string(N) + " are incomplete");
     std::sort(w.chains.begin(), w.chains.end(),

@@ -4,9 +4,10 @@
 //            kernel entries over M networks, streams make_stream(seed, prior_network, N, m))
 //            and one unit per (width, chain) (its batch means of the kernel entries, its
 //            trace/KTA/CKA draws for R̂ and ESS, its sampler health; streams
-//            make_stream(seed, chain_*, N, c)); with posterior.route ≠ chains instead one
-//            route unit per width (validation/posterior_route.hpp: importance or SMC, prior
-//            and posterior from the same draws). A unit is determined by (config, unit) alone:
+//            make_stream(seed, chain_*, N, c)); with posterior.route ≠ chains instead of the
+//            chains one route unit per width (validation/posterior_route.hpp: importance or
+//            SMC, prior and posterior from the same draws; the prior unit then serves the
+//            prior fluctuation N·Var⟨T, C⟩ of the reports). A unit is determined by (config, unit) alone:
 //            any process that computes it gets the same bits.
 //   shards   contiguous slices of the units in study order (`kernelmc validate --shard k/K`);
 //   schedule all units of a call run from one parallel pool, longest first;
@@ -59,7 +60,10 @@ struct PriorRecord {
   Eigen::Index width = 0;
   Eigen::Index networks = 0;                // M
   std::vector<Eigen::VectorXd> mean;        // [l−2]: mean of core::upper_triangle(C^(l)), K
-  std::vector<Eigen::MatrixXd> covariance;  // [l−2]: unbiased covariance of those entries, K×K
+  // [l−2]: unbiased covariance of those entries, K×K; empty in a route study (there the
+  // route gives every estimate, and the K² work per network would dominate at large P).
+  std::vector<Eigen::MatrixXd> covariance;
+  std::vector<double> target_variance;      // [l−2]: Var⟨T, C^(l)⟩, T = YYᵀ/‖Y‖²_F (not in records files)
   double seconds = 0.0;                     // wall time (not reproducible)
 };
 

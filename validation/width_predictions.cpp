@@ -13,7 +13,9 @@ namespace kernelmc::validation {
 namespace {
 
 // The value of `solve`, or nullopt with a failure of each of `theories` recorded when it
-// throws NumericalError (a prediction that does not exist at this width, not a bug).
+// throws NumericalError (a prediction that does not exist at this width, not a bug) or
+// ConfigError (a theory setting that does not fit this width's P, e.g. an explicit
+// theory.fb.method = quadrature in a proportional study: the other cells still compare).
 template <class Solve>
 auto attempt(Solve&& solve, const std::vector<const char*>& theories, std::vector<TheoryFailure>& failures)
     -> std::optional<decltype(solve())> {
@@ -21,8 +23,10 @@ auto attempt(Solve&& solve, const std::vector<const char*>& theories, std::vecto
     return solve();
   } catch (const NumericalError& error) {
     for (const char* theory : theories) failures.push_back({theory, error.what()});
-    return std::nullopt;
+  } catch (const ConfigError& error) {
+    for (const char* theory : theories) failures.push_back({theory, error.what()});
   }
+  return std::nullopt;
 }
 
 Eigen::MatrixXd root_sum_square(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
@@ -66,7 +70,9 @@ std::vector<Prediction> layer_predictions(const Solutions& s, Eigen::Index l, Ei
 // FB and the exact kernel on top of a one-loop solution, then every layer's predictions.
 void predict_layers(WidthPredictions& out, Solutions& s, const core::ModelSpec& spec, const core::FbSettings& fb,
                     const core::Dataset& data, bool exact_linear) {
-  s.fb = attempt([&] { return theory::solve_fb(spec, data, fb); }, {"fb"}, out.failures);
+  // The automatic FB route (theory::choose_fb_route), as `kernelmc theory` takes it.
+  const theory::FbSettings settings = theory::choose_fb_route(spec, data.size(), fb).settings;
+  s.fb = attempt([&] { return theory::solve_fb(spec, data, settings); }, {"fb"}, out.failures);
   if (exact_linear)
     s.exact = attempt(
         [&] { return theory::one_hidden_layer_posterior(spec, s.one_loop->nngp.layer(1), data.targets.col(0)); },

@@ -3,6 +3,7 @@
 // records) merged through the CLI giving the unsharded tables byte for byte, and a failing
 // FB solve reported without changing the other comparisons.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -84,6 +85,14 @@ TEST(CliValidate, CrossCheckRunsTheSecondRouteAndReportsAgreement) {
   EXPECT_NE(r.out.find("cross-check: smc beside the study's route"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("evidence: log Z"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the two routes"), std::string::npos) << r.out;
+  // The same agreement in JSON: one row per (width, layer) of the study.
+  std::ifstream file(out / "cross_check.json");
+  ASSERT_TRUE(file) << "no cross_check.json";
+  const nlohmann::json check = nlohmann::json::parse(file);
+  EXPECT_EQ(check.at("route"), "smc");
+  EXPECT_TRUE(check.at("consistent").is_boolean());
+  EXPECT_FALSE(check.at("rows").empty());
+  EXPECT_TRUE(check.at("rows").at(0).at("target_adaptation_z").is_number());
 }
 
 TEST(CliValidate, BadConfigValueExits78NamingTheField) {

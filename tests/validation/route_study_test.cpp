@@ -24,6 +24,7 @@ core::Config route_config(core::PosteriorRoute route) {
   c.model.g = {2.0};
   c.model.kappa = 1.0;
   c.validation.widths = {8, 16};
+  c.validation.prior_networks = 2000;  // the prior unit per width (its N·Var⟨T, C⟩)
   c.validation.bootstrap_resamples = 20;
   c.validation.figures = false;
   c.posterior.route = route;
@@ -35,12 +36,13 @@ core::Config route_config(core::PosteriorRoute route) {
   return c;
 }
 
-TEST(RouteStudy, OneRouteUnitPerWidthAndTheEstimatesComeFromTheRoute) {
+TEST(RouteStudy, APriorAndARouteUnitPerWidthAndTheEstimatesComeFromTheRoute) {
   const core::Config c = route_config(core::PosteriorRoute::importance);
   const std::vector<StudyUnit> units = study_units(c);
-  ASSERT_EQ(units.size(), 2u);
-  EXPECT_EQ(units[0].kind, StudyUnitKind::route);
-  EXPECT_EQ(unit_name(units[1]), "route N=16");
+  ASSERT_EQ(units.size(), 4u);
+  EXPECT_EQ(units[0].kind, StudyUnitKind::prior);
+  EXPECT_EQ(units[1].kind, StudyUnitKind::route);
+  EXPECT_EQ(unit_name(units[3]), "route N=16");
 
   const core::Dataset data = core::make_dataset(c.data, c.run.seed);
   SilentObserver silent;
@@ -82,11 +84,11 @@ TEST(RouteStudy, SmcRouteRunsAndReportsItsEvidence) {
 TEST(RouteStudy, RouteUnitsAreScheduledByCostAndNotWrittenAsRecords) {
   const core::Config c = route_config(core::PosteriorRoute::importance);
   const core::Dataset data = core::make_dataset(c.data, c.run.seed);
-  const std::vector<StudyUnit> units = study_units(c);
-  EXPECT_DOUBLE_EQ(unit_cost(c, data, units[1]), 4000.0 * 4.0 * 16.0 * 2.0);
-  EXPECT_EQ(schedule_units(c, data, units).front(), units[1]);
+  const std::vector<StudyUnit> units = study_units(c);  // prior 8, route 8, prior 16, route 16
+  EXPECT_DOUBLE_EQ(unit_cost(c, data, units[3]), 4000.0 * 4.0 * 16.0 * 2.0);
+  EXPECT_EQ(schedule_units(c, data, units).front(), units[3]);
   SilentObserver silent;
-  const StudyRecords records = compute_records(c, data, {units[0]}, silent);
+  const StudyRecords records = compute_records(c, data, {units[1]}, silent);
   ASSERT_EQ(records.routes.size(), 1u);
   EXPECT_THROW(write_records(records, std::filesystem::temp_directory_path() / "kernelmc_route_records"), DataError);
 }

@@ -27,6 +27,7 @@ input_dim = 5
 [sampler]
 kind = "hmc"
 [posterior]
+route = "chains"
 chains = 2
 warmup = 20
 draws = 20

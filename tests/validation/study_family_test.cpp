@@ -37,6 +37,7 @@ teacher_activation = "linear"
 [sampler]
 kind = "hmc"
 [posterior]
+route = "chains"
 chains = 2
 warmup = 30
 draws = 40
