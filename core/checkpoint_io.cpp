@@ -150,7 +150,8 @@ std::string BinaryReader::text() {
 
 Eigen::MatrixXd BinaryReader::matrix() {
   const std::int64_t rows = integer(), cols = integer();
-  if (rows < 0 || cols < 0 || (rows > 0 && static_cast<std::size_t>(cols) > (end_ - position_) / 8 / static_cast<std::size_t>(rows)))
+  const std::size_t values_left = (end_ - position_) / sizeof(double);
+  if (rows < 0 || cols < 0 || (rows > 0 && static_cast<std::size_t>(cols) > values_left / static_cast<std::size_t>(rows)))
     throw DataError(source_ + ": corrupt checkpoint file (bad array shape)");
   Eigen::MatrixXd value(rows, cols);
   take(value.data(), sizeof(double) * static_cast<std::size_t>(value.size()));

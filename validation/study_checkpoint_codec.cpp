@@ -17,6 +17,8 @@ void encode_prior(core::BinaryWriter& w, const PriorRecord& r) {
   w.integer(static_cast<std::int64_t>(r.mean.size()));
   for (const Eigen::VectorXd& m : r.mean) w.vector(m);
   w.matrices(r.covariance);
+  const auto variances = static_cast<Eigen::Index>(r.target_variance.size());
+  w.vector(Eigen::Map<const Eigen::VectorXd>(r.target_variance.data(), variances));
   w.real(r.seconds);
 }
 
@@ -27,6 +29,8 @@ PriorRecord decode_prior(core::BinaryReader& in) {
   const std::int64_t layers = in.integer();
   for (std::int64_t l = 0; l < layers; ++l) r.mean.push_back(in.vector());
   r.covariance = in.matrices();
+  const Eigen::VectorXd target_variance = in.vector();
+  r.target_variance.assign(target_variance.data(), target_variance.data() + target_variance.size());
   r.seconds = in.real();
   return r;
 }

@@ -35,11 +35,12 @@ const std::string kChains =
     " --set validation.prior_networks=5000 --set validation.bootstrap_resamples=50 --set posterior.warmup=500"
     " --set posterior.draws=600 --set posterior.chains=2 --set posterior.batches=5 --set run.seed=11"
     " --set posterior.route=chains --set validation.figures=false";
-// The same model by tempered SMC: one route unit per width, three widths.
+// The same model by tempered SMC: an exact prior unit and a route unit per width, three widths.
 const std::string kSmc =
     " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,12,16]"
-    " --set validation.bootstrap_resamples=50 --set run.seed=11 --set posterior.route=smc"
-    " --set posterior.smc_particles=32 --set posterior.smc_replicates=2 --set validation.figures=false";
+    " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
+    " --set validation.figures=false --set posterior.route=smc --set posterior.smc_particles=32"
+    " --set posterior.smc_replicates=2";
 
 // `kernelmc sample`, Config B at N = 8, 4 chains, every draw written.
 const std::string kSample =
@@ -121,7 +122,8 @@ void expect_resume_is_bit_identical(const std::string& name, const std::string& 
   EXPECT_FALSE(fs::exists(dir / "whole" / "checkpoint")) << "a finished run keeps no checkpoint";
   for (const std::size_t k : kill_points) {
     const fs::path out = dir / ("killed_after_" + std::to_string(k));
-    ASSERT_TRUE(run_and_kill_after("validate", args, out, k, dir)) << "the run ended before its unit " << k << " was kept";
+    ASSERT_TRUE(run_and_kill_after("validate", args, out, k, dir))
+        << "the run ended before its unit " << k << " was kept";
     ASSERT_FALSE(fs::exists(out / "validation_comparisons.csv")) << "killed before its analysis";
     const std::size_t kept = units_done(out);
     EXPECT_LT(kept, units) << "the resumed run computes a unit";
@@ -130,7 +132,8 @@ void expect_resume_is_bit_identical(const std::string& name, const std::string& 
     EXPECT_NE(resumed.out.find("resumed: " + std::to_string(kept) + " of"), std::string::npos) << resumed.out;
     for (const fs::path& file : result_files(dir / "whole")) {
       ASSERT_TRUE(fs::exists(out / file)) << file;
-      EXPECT_TRUE(read_all(out / file) == read_all(dir / "whole" / file)) << name << ", killed after " << k << ": " << file;
+      EXPECT_TRUE(read_all(out / file) == read_all(dir / "whole" / file))
+          << name << ", killed after " << k << ": " << file;
     }
     EXPECT_FALSE(fs::exists(out / "checkpoint"));
   }
@@ -144,7 +147,7 @@ TEST(CliResume, ChainStudyKilledAtSeveralPointsResumesBitIdentically) {
 }
 
 TEST(CliResume, SmcStudyKilledAtSeveralPointsResumesBitIdentically) {
-  expect_resume_is_bit_identical("smc", kSmc, 3, {1, 2});
+  expect_resume_is_bit_identical("smc", kSmc, 6, {1, 3, 5});
 }
 
 TEST(CliResume, SampleKilledAtSeveralPointsResumesBitIdentically) {
@@ -154,7 +157,8 @@ TEST(CliResume, SampleKilledAtSeveralPointsResumesBitIdentically) {
   EXPECT_FALSE(fs::exists(dir / "whole" / "checkpoint")) << "a finished run keeps no checkpoint";
   for (const std::size_t k : {1, 3}) {
     const fs::path out = dir / ("killed_after_" + std::to_string(k));
-    ASSERT_TRUE(run_and_kill_after("sample", kSample, out, k, dir)) << "the run ended before chain " << k << " was kept";
+    ASSERT_TRUE(run_and_kill_after("sample", kSample, out, k, dir))
+        << "the run ended before chain " << k << " was kept";
     ASSERT_FALSE(fs::exists(out / "posterior.json")) << "killed before its report";
     const std::size_t kept = units_done(out);
     EXPECT_LT(kept, 4u) << "the resumed run runs a chain";
