@@ -37,7 +37,7 @@ struct PriorSamplingSettings {
   bool track_covariance = true;
   // Optional K×q matrix U: also the mean and covariance (q×q) of Uᵀ·upper_triangle(C^(l))
   // per batch, e.g. the target alignment ⟨T, C⟩ when the full covariance is off.
-  Eigen::MatrixXd projection;
+  Eigen::MatrixXd projection{};
 };
 
 struct PriorKernelStatistics {

@@ -120,6 +120,11 @@ struct Problem {
   TiltMethod method = TiltMethod::quadrature;
   PointEstimateOptions options;
   FbSettings settings;
+  // Point methods: the factor R of h = R z for the measure of layer l at index l − 1, chosen
+  // once per solve from the start kernels (choose_covariance_roots), and the factor of the
+  // fixed C^(1), formed once for every sweep, re-solve and batch.
+  std::vector<CovarianceRootKind> root_kinds;
+  std::optional<CovarianceFactor> input_factor;
 };
 
 // Point sets of layer l at index l − 1 (the measure q_l); unused for the analytic methods.
@@ -149,8 +154,11 @@ TiltedExpectations tilted_at(const Problem& pb, const LayerPoints& points, Eigen
   }
   PointEstimateOptions options = pb.options;
   options.gradient = gradient;
-  return point_set_tilted_expectations(pb.spec->activation, g, C, tilt,
-                                       *points[static_cast<std::size_t>(l - 1)], options);
+  options.root = pb.root_kinds[static_cast<std::size_t>(l - 1)];
+  const GaussianPoints& layer_points = *points[static_cast<std::size_t>(l - 1)];
+  if (l == 2 && pb.input_factor)
+    return point_set_tilted_expectations(pb.spec->activation, g, C, tilt, layer_points, options, *pb.input_factor);
+  return point_set_tilted_expectations(pb.spec->activation, g, C, tilt, layer_points, options);
 }
 
 // (B) at the boundary: C̃^(L+1) = (A λ²YYᵀA − D·A)/(2N_L), A = (C^(L+1) + κI)⁻¹
@@ -489,6 +497,24 @@ Problem make_problem(const core::ModelSpec& spec, const core::Dataset& data, con
   return pb;
 }
 
+// The point methods' factor R of h = R z per layer (Problem::root_kinds), decided once from the
+// start kernels so that no sweep switches between two factors (each right in distribution,
+// but different draws h_s, which would stall the fixed point at the Monte Carlo error):
+// importance sampling takes the Cholesky factor where the start kernel has one above the
+// pivot floor, the symmetric root where it is singular to rounding (C^(1) of rank ≤ d); the
+// quadrature rule keeps the symmetric root. The factor of C^(1) is formed here, once.
+void choose_covariance_roots(Problem& pb, const KernelStack& start) {
+  const Eigen::Index L = pb.spec->depth();
+  pb.root_kinds.assign(static_cast<std::size_t>(L + 1), CovarianceRootKind::symmetric);
+  if (pb.method != TiltMethod::importance_sampling && pb.method != TiltMethod::quadrature) return;
+  if (pb.method == TiltMethod::importance_sampling)
+    for (Eigen::Index l = 2; l <= L + 1; ++l)
+      if (cholesky_factor_applies(start.layer(l - 1)))
+        pb.root_kinds[static_cast<std::size_t>(l - 1)] = CovarianceRootKind::cholesky;
+  // Layer 2 never needs the gradient (no C̃^(1)), so no inverse.
+  pb.input_factor = covariance_factor(start.layer(1), pb.root_kinds[1], false);
+}
+
 // Throws NumericalError unless every C_FB^(l) is finite and positive semidefinite.
 void check_solution(const KernelStack& kernels) {
   for (Eigen::Index l = 2; l <= kernels.top_layer(); ++l) {
@@ -505,6 +531,33 @@ void check_solution(const KernelStack& kernels) {
 void add_difference(KernelStack& errors, const KernelStack& kernels, const Attempt& other) {
   for (Eigen::Index l = 2; l <= kernels.top_layer(); ++l)
     errors.layer(l) += (kernels.layer(l) - other.kernels.layer(l)).cwiseAbs();
+}
+
+// The batch re-solves of the error estimate start at the main solution C* and stop when
+// their residual has fallen by this factor from their first sweep's, r₀ = |F_b(C*) − C*|
+// (relative), not at theory.fb.tolerance: each re-solve only has to cross the distance
+// |C_b* − C*| ≈ r₀/|1 − λ| to its own fixed point, which is the batch spread the standard
+// error is made of. Leaving a residual 1e-4·r₀ leaves at most cond(I − DF)·1e-4 of that
+// distance, cond(I − DF) ≤ 2η/(1 − ρ) for a damped map contracting by ρ per sweep (≈ 2.5 at
+// η = 0.5, ρ ≈ 0.6 as measured on erf at P = 256; 20 even at ρ = 0.95): the standard error
+// moves by ≤ 0.2 %, against its own statistical spread of ≈ 1/√(2·19) = 16 % from 20
+// batches, so the batch spread dominates the solve tolerance by a factor ≥ 80 in the SE
+// (≥ 1e4 in the residual). The solve needs ≈ log(1e4)/log(1/ρ) ≈ 18 sweeps, against ≈ 44
+// from r₀ ≈ 5e-3 (the spread of a 50-draw batch at P = 256) to theory.fb.tolerance = 1e-12.
+constexpr double kBatchResolveReduction = 1e-4;
+
+// One batch's re-solve, warm-started at the main solution `kernels` (kBatchResolveReduction).
+Attempt batch_resolve(const Problem& pb, const LayerPoints& batch_points, const KernelStack& kernels) {
+  const Evaluation first = fb_sweep(pb, batch_points, kernels, 1.0);
+  if (!first.failure.empty()) {
+    Attempt failed;
+    failed.failure = first.failure + " at the first sweep";
+    return failed;
+  }
+  Problem batch_pb = pb;
+  batch_pb.settings.tolerance =
+      std::max(pb.settings.tolerance, kBatchResolveReduction * relative_change(first.next, kernels));
+  return attempt(batch_pb, batch_points, kernels, 1.0);
 }
 
 // Importance sampling: the batch standard error of C_FB from a re-solve on each batch of
@@ -525,7 +578,7 @@ void add_batch_standard_error(const Problem& pb, const std::vector<GaussianPoint
                                    starts[static_cast<std::size_t>(b + 1)]));
       batch_points[static_cast<std::size_t>(l - 1)] = &batch.back();
     }
-    replicates[static_cast<std::size_t>(b)] = attempt(pb, batch_points, kernels, 1.0);
+    replicates[static_cast<std::size_t>(b)] = batch_resolve(pb, batch_points, kernels);
   });
   for (const Attempt& r : replicates)
     if (!r.converged) fail_solve("error estimate on one batch of the draws: ", r);
@@ -630,7 +683,7 @@ FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, cons
   validate(settings);
   core::check_fits(data, spec);
   const Eigen::Index L = spec.depth();
-  const Problem pb = make_problem(spec, data, settings);
+  Problem pb = make_problem(spec, data, settings);
   std::vector<GaussianPoints> owned;
   const LayerPoints points = make_point_sets(pb, data.size(), owned);
 
@@ -638,6 +691,7 @@ FbSolution solve_fb(const core::ModelSpec& spec, const core::Dataset& data, cons
   solution.method = pb.method;
   solution.truncation_order = pb.method == TiltMethod::first_order ? 2 : 0;
   solution.nngp = nngp_kernels(spec, data.inputs, settings.pair_tolerance);
+  choose_covariance_roots(pb, solution.nngp);
   const Attempt result = solve_with_homotopy(pb, points, solution.nngp, solution.homotopy_steps);
   solution.kernels = result.kernels;
   for (Eigen::Index l = 2; l <= L + 1; ++l) solution.kernels.layer(l) = symmetrised(solution.kernels.layer(l));

@@ -51,8 +51,10 @@ struct FbSolution {
   // Error estimate of each C_FB^(l), entrywise, absolute: 0 for the closed form and for
   // first order with linear or erf φ (the O(C̃²) truncation is flagged by truncation_order,
   // not included), |C_n − C_m| for quadrature, the batch standard error for importance
-  // sampling, plus the 4-D rule's part for tanh/ReLU (see estimate_errors); 0 when
-  // estimate_errors is off. layer(1) = 0.
+  // sampling (re-solves on each batch of the draws, warm-started at the solution and stopped
+  // at 1e-4 of their first residual: kBatchResolveReduction in fb_solver.cpp), plus the 4-D
+  // rule's part for tanh/ReLU (see estimate_errors); 0 when estimate_errors is off.
+  // layer(1) = 0.
   core::KernelStack kernel_errors;
   int iterations = 0;                       // sweeps (or Newton steps) of the final solve
   std::vector<double> residual_history;     // relative residual per sweep (or step), final solve

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
@@ -27,26 +28,41 @@ using detail::format_number;
 // The symmetric square root R = C^{1/2} = V Λ^{1/2} Vᵀ (negative rounding eigenvalues
 // clamped to 0). It is a continuous function of C on the positive semidefinite matrices
 // and smooth where C is positive definite, so the map C ↦ {h_s = R z_s} of fixed points
-// or draws (common random numbers) stays smooth across solver iterations. A Cholesky
-// factor would not: for a singular C (the input kernel of rank ≤ d, or every kernel of a
-// linear network on such inputs) it succeeds or fails from one iteration to the next.
-struct SquareRoot {
-  Eigen::MatrixXd R;
-  Eigen::MatrixXd inverse;  // R⁻¹, formed only when C is positive definite
-  bool invertible = false;  // every eigenvalue above 1e-12 · max eigenvalue
-};
-
-SquareRoot square_root(const Eigen::Ref<const Eigen::MatrixXd>& C) {
+// or draws (common random numbers) stays smooth across solver iterations, also for a
+// singular C (the input kernel of rank ≤ d, or every kernel of a linear network on such
+// inputs), where a Cholesky factor succeeds or fails from one iteration to the next.
+CovarianceFactor symmetric_factor(const Eigen::Ref<const Eigen::MatrixXd>& C, bool with_inverse) {
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (C + C.transpose()));
   const Eigen::VectorXd lambda = eig.eigenvalues().cwiseMax(0.0);
-  SquareRoot root;
-  root.R = eig.eigenvectors() * lambda.cwiseSqrt().asDiagonal() * eig.eigenvectors().transpose();
+  CovarianceFactor factor;
+  factor.kind = CovarianceRootKind::symmetric;
+  factor.root = eig.eigenvectors() * lambda.cwiseSqrt().asDiagonal() * eig.eigenvectors().transpose();
   const double largest = lambda.maxCoeff();
-  root.invertible = largest > 0.0 && eig.eigenvalues().minCoeff() > 1e-12 * largest;
-  if (root.invertible)
-    root.inverse = eig.eigenvectors() * lambda.cwiseSqrt().cwiseInverse().asDiagonal() *
-                   eig.eigenvectors().transpose();
-  return root;
+  factor.invertible = largest > 0.0 && eig.eigenvalues().minCoeff() > 1e-12 * largest;
+  if (factor.invertible && with_inverse)
+    factor.inverse = eig.eigenvectors() * lambda.cwiseSqrt().cwiseInverse().asDiagonal() *
+                     eig.eigenvectors().transpose();
+  return factor;
+}
+
+// The lower Cholesky factor L (C = LLᵀ), or nullopt unless every pivot L_aa² is above
+// kCholeskyPivotFloor · max_a C_aa. ≈ P³/3 flops against ≈ 9P³ for the eigendecomposition
+// of symmetric_factor; smooth in C where it exists, so common random numbers keep the FB
+// map smooth as long as every iterate stays clear of the floor.
+std::optional<CovarianceFactor> cholesky_factor(const Eigen::Ref<const Eigen::MatrixXd>& C, bool with_inverse) {
+  const Eigen::LLT<Eigen::MatrixXd> llt(0.5 * (C + C.transpose()));
+  if (llt.info() != Eigen::Success) return std::nullopt;
+  const double largest = C.diagonal().maxCoeff();
+  if (!(llt.matrixLLT().diagonal().cwiseAbs2().minCoeff() > kCholeskyPivotFloor * largest)) return std::nullopt;
+  CovarianceFactor factor;
+  factor.kind = CovarianceRootKind::cholesky;
+  factor.root = llt.matrixL();
+  factor.invertible = true;
+  if (with_inverse) {
+    factor.inverse = Eigen::MatrixXd::Identity(C.rows(), C.rows());
+    llt.matrixL().solveInPlace(factor.inverse);
+  }
+  return factor;
 }
 
 Eigen::MatrixXd symmetrised(const Eigen::Ref<const Eigen::MatrixXd>& M) {
@@ -134,46 +150,73 @@ struct PointPart {
   double effective_sample_size = 0.0;
 };
 
+// The score form needs C⁻¹: throws NumericalError when C is singular to rounding (the
+// factor is not invertible).
+void check_score_form_invertible(const CovarianceFactor& factor, const Eigen::Ref<const Eigen::MatrixXd>& C) {
+  if (factor.invertible) return;
+  throw NumericalError(
+      "tilted expectations: the score form needs C positive definite, but C has an "
+      "eigenvalue at rounding level (min eigenvalue " +
+      format_number(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(C, Eigen::EigenvaluesOnly).eigenvalues()(0)) +
+      "); use gradient_form = price");
+}
+
+// The exact untilted terms of the control variate (THEORY.md §4.4 item 3).
+ExactTerms exact_terms(Activation activation, double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
+                       const Eigen::Ref<const Eigen::MatrixXd>& tilt, const PointEstimateOptions& options,
+                       TiltGradientForm form) {
+  ExactTerms exact;
+  exact.second_moment = expected_phi_phi(activation, C, options.pair_tolerance);
+  if (options.exact_first_order) {
+    exact.first_order_shift = first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes);
+    exact.second_moment += exact.first_order_shift;
+  }
+  if (options.gradient && (form == TiltGradientForm::price || options.exact_first_order))
+    exact.gradient = first_order_gradient(activation, g, C, tilt, options.pair_tolerance);
+  else
+    exact.gradient = Eigen::MatrixXd::Zero(C.rows(), C.rows());
+  return exact;
+}
+
+// The per-point values at h = R z, for every point at once (one M×P by P×P product).
+PointValues point_values(Activation activation, double g, const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                         const GaussianPoints& points, const CovarianceFactor& factor, bool derivatives) {
+  const Eigen::Index P = tilt.rows();
+  Eigen::MatrixXd H(points.z.rows(), P);
+  if (factor.kind == CovarianceRootKind::cholesky)
+    H.noalias() = points.z * factor.root.transpose().triangularView<Eigen::Upper>();
+  else
+    H.noalias() = points.z * factor.root.transpose();
+  PointValues values;
+  values.phi.resize(H.rows(), P);
+  core::apply_activation(activation, H, values.phi);
+  if (derivatives) {
+    values.dphi.resize(H.rows(), P);
+    core::apply_activation_derivative(activation, H, values.dphi);
+    values.ddphi = second_derivative(activation, H, values.phi, values.dphi);
+  }
+  values.tilt_phi.resize(H.rows(), P);
+  values.tilt_phi.noalias() = values.phi * tilt;
+  values.exponent = g * values.tilt_phi.cwiseProduct(values.phi).rowwise().sum();
+  return values;
+}
+
 class PointEstimator {
  public:
+  // `factor` is C's (covariance_factor), with its inverse where the score form needs it.
   PointEstimator(Activation activation, double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
                  const Eigen::Ref<const Eigen::MatrixXd>& tilt, const GaussianPoints& points,
-                 const PointEstimateOptions& options)
+                 const PointEstimateOptions& options, const CovarianceFactor& factor)
       : g_(g), tilt_(tilt), points_(points), options_(options),
-        form_(resolve_form(activation, options.gradient_form)) {
-    const Eigen::Index P = C.rows();
-    if (options.exact_first_order) check_exact_first_order(activation, P, "theory.fb.exact_first_order = true");
-    root_ = square_root(C);
-    if (options.gradient && form_ == TiltGradientForm::score && !root_.invertible)
-      throw NumericalError(
-          "tilted expectations: the score form needs C positive definite, but C has an "
-          "eigenvalue at rounding level (min eigenvalue " +
-          format_number(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(C, Eigen::EigenvaluesOnly)
-                            .eigenvalues()(0)) +
-          "); use gradient_form = price");
-    // Exact untilted terms (THEORY.md §4.4 item 3 control variate).
-    exact_.second_moment = expected_phi_phi(activation, C, options.pair_tolerance);
-    if (options.exact_first_order) {
-      exact_.first_order_shift = first_order_moment_shift(activation, g, C, tilt, options.four_point_nodes);
-      exact_.second_moment += exact_.first_order_shift;
-    }
-    if (options.gradient && (form_ == TiltGradientForm::price || options.exact_first_order))
-      exact_.gradient = first_order_gradient(activation, g, C, tilt, options.pair_tolerance);
-    else
-      exact_.gradient = Eigen::MatrixXd::Zero(P, P);
-    // Per-point values: h = R z for every point at once.
-    Eigen::MatrixXd H(points.z.rows(), P);
-    H.noalias() = points.z * root_.R.transpose();
-    values_.phi.resize(H.rows(), P);
-    core::apply_activation(activation, H, values_.phi);
-    if (options.gradient && form_ == TiltGradientForm::price) {
-      values_.dphi.resize(H.rows(), P);
-      core::apply_activation_derivative(activation, H, values_.dphi);
-      values_.ddphi = second_derivative(activation, H, values_.phi, values_.dphi);
-    }
-    values_.tilt_phi.resize(H.rows(), P);
-    values_.tilt_phi.noalias() = values_.phi * tilt;
-    values_.exponent = g * values_.tilt_phi.cwiseProduct(values_.phi).rowwise().sum();
+        form_(resolve_form(activation, options.gradient_form)), factor_(factor) {
+    if (options.exact_first_order) check_exact_first_order(activation, C.rows(), "theory.fb.exact_first_order = true");
+    const bool score = options.gradient && form_ == TiltGradientForm::score;
+    if (score) check_score_form_invertible(factor, C);
+    if (score && factor.inverse.size() == 0)
+      throw DataError("tilted expectations: the score form needs the inverse of C's factor, formed without it");
+    exact_ = exact_terms(activation, g, C, tilt, options, form_);
+    values_ = point_values(activation, g, tilt, points, factor,
+                           options.gradient && form_ == TiltGradientForm::price);
   }
 
   const ExactTerms& exact() const { return exact_; }
@@ -219,12 +262,12 @@ class PointEstimator {
       second.noalias() = V.transpose() * tilted.asDiagonal() * V;
       out.gradient += 2.0 * g_ * g_ * second;
     } else {
-      // ½ C⁻¹(Σ t hhᵀ)C⁻¹ = ½ R⁻¹(Σ t zzᵀ)R⁻¹ with h = R z, R = C^{1/2}.
+      // ½ C⁻¹(Σ t hhᵀ)C⁻¹ = ½ R⁻ᵀ(Σ t zzᵀ)R⁻¹ with h = R z, C = RRᵀ.
       const Eigen::VectorXd t = options_.exact_first_order ? Eigen::VectorXd(d - lin) : d;
       const Eigen::Ref<const Eigen::MatrixXd> Z = points_.z.middleRows(first, M);
       Eigen::MatrixXd G(P, P);
       G.noalias() = Z.transpose() * t.asDiagonal() * Z;
-      out.gradient = 0.5 * root_.inverse * G * root_.inverse;
+      out.gradient = 0.5 * factor_.inverse.transpose() * G * factor_.inverse;
     }
     out.gradient = symmetrised(out.gradient);
     return out;
@@ -236,7 +279,7 @@ class PointEstimator {
   const GaussianPoints& points_;
   PointEstimateOptions options_;
   TiltGradientForm form_;
-  SquareRoot root_;
+  const CovarianceFactor& factor_;
   ExactTerms exact_;
   PointValues values_;
 };
@@ -322,6 +365,7 @@ GaussianPoints point_subset(const GaussianPoints& points, Eigen::Index first, Ei
   out.z = points.z.middleRows(first, last - first);
   out.weights = points.weights.segment(first, last - first);
   out.weights /= out.weights.sum();
+  if (!points.batch_starts.empty()) out.batch_starts = {0, last - first};  // draws stay draws (one batch)
   return out;
 }
 
@@ -329,9 +373,9 @@ bool linear_tilt_normalisable(double g, const Eigen::Ref<const Eigen::MatrixXd>&
                               const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
   check_measure(C, tilt);
   const Eigen::Index P = C.rows();
-  const SquareRoot root = square_root(C);
+  const Eigen::MatrixXd R = symmetric_factor(C, false).root;
   const Eigen::MatrixXd T =
-      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * root.R.transpose() * tilt * root.R;
+      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * R.transpose() * tilt * R;
   return Eigen::LLT<Eigen::MatrixXd>(symmetrised(T)).info() == Eigen::Success;
 }
 
@@ -341,9 +385,9 @@ TiltedExpectations linear_tilted_expectations(double g, const Eigen::Ref<const E
   const Eigen::Index P = C.rows();
   // THEORY.md §4.3, linear: q = N(0, (C⁻¹ − 2gC̃)⁻¹) on the range of C. With C = RRᵀ,
   // h = Rz and z ~ N(0, (I − 2gRᵀC̃R)⁻¹), so ⟨hhᵀ⟩_q = R(I − 2gRᵀC̃R)⁻¹Rᵀ.
-  const SquareRoot root = square_root(C);
+  const Eigen::MatrixXd R = symmetric_factor(C, false).root;
   const Eigen::MatrixXd T =
-      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * root.R.transpose() * tilt * root.R;
+      Eigen::MatrixXd::Identity(P, P) - 2.0 * g * R.transpose() * tilt * R;
   const Eigen::LLT<Eigen::MatrixXd> llt(symmetrised(T));
   if (llt.info() != Eigen::Success)
     throw NumericalError("tilted expectations: I - 2g R^T C~ R is not positive definite (min eigenvalue " +
@@ -352,7 +396,7 @@ TiltedExpectations linear_tilted_expectations(double g, const Eigen::Ref<const E
                                            .eigenvalues()(0)) +
                          "): the tilted measure of the linear layer is not normalisable");
   TiltedExpectations out;
-  out.second_moment = symmetrised(root.R * llt.solve(root.R.transpose()));
+  out.second_moment = symmetrised(R * llt.solve(R.transpose()));
   // ∂𝒲/∂C = gC̃(I − 2gCC̃)⁻¹ = gC̃ + 2g²C̃⟨hhᵀ⟩_qC̃ (push-through identity), the Price form
   // with φ' = 1, φ'' = 0.
   out.gradient = symmetrised(g * tilt + 2.0 * g * g * tilt * out.second_moment * tilt);
@@ -379,13 +423,55 @@ TiltedExpectations first_order_tilted_expectations(core::Activation activation, 
   return out;
 }
 
+CovarianceFactor covariance_factor(const Eigen::Ref<const Eigen::MatrixXd>& C, CovarianceRootKind kind,
+                                   bool with_inverse) {
+  if (kind != CovarianceRootKind::symmetric)
+    if (std::optional<CovarianceFactor> factor = cholesky_factor(C, with_inverse)) return std::move(*factor);
+  return symmetric_factor(C, with_inverse);
+}
+
+bool cholesky_factor_applies(const Eigen::Ref<const Eigen::MatrixXd>& C) {
+  return cholesky_factor(C, false).has_value();
+}
+
+namespace {
+
+// The root kind of a point set: automatic resolves to cholesky for draws, symmetric for a rule.
+CovarianceRootKind resolved_root_kind(CovarianceRootKind kind, const GaussianPoints& points) {
+  if (kind != CovarianceRootKind::automatic) return kind;
+  return points.batch_starts.empty() ? CovarianceRootKind::symmetric : CovarianceRootKind::cholesky;
+}
+
+// Whether the factor's inverse is needed: the score-form gradient.
+bool needs_factor_inverse(core::Activation activation, const PointEstimateOptions& options) {
+  return options.gradient && resolve_form(activation, options.gradient_form) == TiltGradientForm::score;
+}
+
+}  // namespace
+
 TiltedExpectations point_set_tilted_expectations(core::Activation activation, double g,
                                                  const Eigen::Ref<const Eigen::MatrixXd>& C,
                                                  const Eigen::Ref<const Eigen::MatrixXd>& tilt,
                                                  const GaussianPoints& points,
                                                  const PointEstimateOptions& options) {
   check_measure(C, tilt);
-  return PointEstimator(activation, g, C, tilt, points, options).estimate();
+  const CovarianceFactor factor = covariance_factor(C, resolved_root_kind(options.root, points),
+                                                    needs_factor_inverse(activation, options));
+  return PointEstimator(activation, g, C, tilt, points, options, factor).estimate();
+}
+
+TiltedExpectations point_set_tilted_expectations(core::Activation activation, double g,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                 const GaussianPoints& points,
+                                                 const PointEstimateOptions& options,
+                                                 const CovarianceFactor& factor) {
+  check_measure(C, tilt);
+  if (factor.root.rows() != C.rows() || factor.root.cols() != C.cols())
+    throw DataError("tilted expectations: the covariance factor is " + std::to_string(factor.root.rows()) + "x" +
+                    std::to_string(factor.root.cols()) + ", C is " + std::to_string(C.rows()) + "x" +
+                    std::to_string(C.cols()) + ": the factor must be C's (covariance_factor)");
+  return PointEstimator(activation, g, C, tilt, points, options, factor).estimate();
 }
 
 Eigen::Index coarse_quadrature_nodes(Eigen::Index nodes) { return (2 * nodes + 2) / 3; }
@@ -424,7 +510,9 @@ TiltedExpectations importance_sampling_tilted_expectations(core::Activation acti
                     " columns and " + std::to_string(draws.batch_starts.size()) +
                     " batch boundaries: need P = " + std::to_string(C.rows()) +
                     " columns and at least two batches (tilted_base_draws)");
-  const PointEstimator estimator(activation, g, C, tilt, draws, options);
+  const CovarianceFactor factor = covariance_factor(C, resolved_root_kind(options.root, draws),
+                                                    needs_factor_inverse(activation, options));
+  const PointEstimator estimator(activation, g, C, tilt, draws, options, factor);
   TiltedExpectations out = estimator.estimate();
   // Standard error from the spread of the batch replicates of the points' part.
   const Eigen::Index P = C.rows();

@@ -9,7 +9,9 @@
 //         Price: g⟨φ'_a C̃_ab φ'_b + δ_ab φ''_a (C̃φ)_a⟩_q + 2g²⟨φ'_a (C̃φ)_a φ'_b (C̃φ)_b⟩_q.
 // Four methods (THEORY.md §4.4): the linear closed form, first order in C̃, tensor
 // Gauss–Hermite on the full P-dimensional measure (P ≤ 5), and importance sampling from
-// fixed base draws. Every method returns an error estimate.
+// fixed base draws. Every method returns an error estimate. The points are mapped to h = R z
+// with a factor R Rᵀ = C: Cholesky for random draws (cheap), the symmetric root for a rule
+// and for a C singular to rounding (CovarianceRootKind).
 #include <Eigen/Core>
 #include <cstdint>
 #include <string_view>
@@ -64,6 +66,37 @@ struct GaussianPoints {
   Eigen::VectorXd weights;                 // M, summing to 1
   std::vector<Eigen::Index> batch_starts;  // replicate batches (first row of each, then M); empty for a rule
 };
+
+// How h = R z is formed from standard-normal points z, R Rᵀ = C. Every R gives h ~ N(0, C)
+// for random draws; for a deterministic rule the choice moves the nodes (by the rule's error).
+enum class CovarianceRootKind {
+  automatic,  // cholesky for random draws (points with batch_starts), symmetric for a rule
+  cholesky,   // the lower Cholesky factor L, ≈ P³/3 flops; the symmetric root where C is not
+              // positive definite with every pivot L_aa² > kCholeskyPivotFloor · max_a C_aa
+  symmetric,  // C^{1/2} = VΛ^{1/2}Vᵀ (eigendecomposition, ≈ 9P³ flops): any PSD C, continuous
+              // in C also where C is singular (the input kernel of rank ≤ d)
+};
+// Smallest Cholesky pivot L_aa², relative to max_a C_aa, for the cholesky route: below it C
+// counts as singular to rounding and the symmetric root is used (rounding of a rank-deficient
+// kernel leaves pivots near 1e-16 · max C_aa, so 1e-10 keeps six orders of margin, and the
+// FB iterates of a well-conditioned kernel stay on one side of it).
+inline constexpr double kCholeskyPivotFloor = 1e-10;
+
+// A factor R of C (R Rᵀ = C) and, where asked for and C is invertible, R⁻¹.
+struct CovarianceFactor {
+  Eigen::MatrixXd root;     // R: lower triangular (cholesky) or symmetric
+  Eigen::MatrixXd inverse;  // R⁻¹, formed only with_inverse and when invertible
+  bool invertible = false;  // cholesky: always; symmetric: every eigenvalue above 1e-12 · max eigenvalue
+  CovarianceRootKind kind = CovarianceRootKind::symmetric;  // the route taken (never automatic)
+};
+
+// R for `kind` (automatic counts as cholesky here), with R⁻¹ if `with_inverse` (the score
+// form needs it). Formed once, it serves every evaluation at the same C (the FB solver's
+// fixed input kernel C^(1)).
+CovarianceFactor covariance_factor(const Eigen::Ref<const Eigen::MatrixXd>& C, CovarianceRootKind kind,
+                                   bool with_inverse);
+// Whether the cholesky route applies to C (every pivot above kCholeskyPivotFloor · max C_aa).
+bool cholesky_factor_applies(const Eigen::Ref<const Eigen::MatrixXd>& C);
 
 // The tensor product of the n-point probabilists' Gauss–Hermite rule in P dimensions
 // (n^P points, weights summing to 1).
@@ -122,6 +155,8 @@ struct PointEstimateOptions {
   // Nodes of the 4-D rule for the exact first-order term of tanh and ReLU (not used by
   // linear and erf, whose 4-point functions are exact).
   Eigen::Index four_point_nodes = kFirstOrderFourPointNodes;
+  // The factor R of h = R z (CovarianceRootKind).
+  CovarianceRootKind root = CovarianceRootKind::automatic;
 };
 
 // THEORY.md §4.4 item 3: the n^P tensor rule (`nodes` per dimension, P ≤ kMaxQuadraturePoints,
@@ -157,8 +192,19 @@ TiltedExpectations point_set_tilted_expectations(core::Activation activation, do
                                                  const Eigen::Ref<const Eigen::MatrixXd>& tilt,
                                                  const GaussianPoints& points,
                                                  const PointEstimateOptions& options);
+// The same with C's factor formed beforehand (covariance_factor; options.root is then not
+// used), with its inverse where the score form needs it (DataError otherwise, and when the
+// sizes differ).
+TiltedExpectations point_set_tilted_expectations(core::Activation activation, double g,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& C,
+                                                 const Eigen::Ref<const Eigen::MatrixXd>& tilt,
+                                                 const GaussianPoints& points,
+                                                 const PointEstimateOptions& options,
+                                                 const CovarianceFactor& factor);
 
-// The rows [first, last) of a point set, weights renormalised to sum 1 (one IS batch).
+// The rows [first, last) of a point set, weights renormalised to sum 1 (one IS batch; a
+// subset of draws keeps batch_starts = {0, last − first}, so it stays draws for the
+// automatic root).
 GaussianPoints point_subset(const GaussianPoints& points, Eigen::Index first, Eigen::Index last);
 
 }  // namespace kernelmc::theory

@@ -10,7 +10,8 @@ draws. Run from the repository root, in the environment of README.md's "Python" 
     python3 examples/python/width_study.py --quick         # N = 8, 16 and few draws: a smoke run
     python3 examples/python/width_study.py --out study.png
 
-Without matplotlib (pip install matplotlib) it prints the table and says so.
+Without matplotlib (Debian: apt-get install python3-matplotlib; in a venv: pip install matplotlib)
+it prints the table and says so.
 """
 import argparse
 import sys
@@ -96,7 +97,7 @@ def main() -> int:
     if plot(series, args.out):
         print(f"figure: {args.out}")
     else:
-        print("matplotlib is not installed: no figure (pip install matplotlib)")
+        print("matplotlib is not installed: no figure (apt-get install python3-matplotlib, or pip install matplotlib in a venv)")
     return 0
 
 

@@ -203,6 +203,27 @@ TEST(PriorSampler, CovarianceTrackingCanBeTurnedOff) {
   EXPECT_TRUE(a.pooled(3).variance().isApprox(b.pooled(3).covariance().diagonal(), 1e-13));
 }
 
+TEST(PriorSampler, ProjectionMomentsAreThoseOfTheFullCovariance) {
+  // U = two directions in the K = 6 upper-triangle entries of config A (P = 3): the
+  // projected mean and covariance equal Uᵀμ and UᵀΣU of the same networks, to rounding
+  // (1e-12 relative: different summation orders of the same products).
+  const core::Dataset data = core::config_a_dataset();
+  const core::ModelSpec spec = core::uniform_model(3, 2, 8, core::Activation::erf, 2.0, 0.0, 1.0);
+  PriorSamplingSettings s{.networks = 200, .batches = 4, .seed = 6, .track_covariance = true};
+  s.projection = Eigen::MatrixXd(6, 2);
+  s.projection << 1, 0, 2, 1, 0, -1, 1, 3, 2, 0, 0.5, 1;
+  const PriorKernelStatistics stats = sample_prior_statistics(spec, data.inputs, s);
+  for (Eigen::Index l = 2; l <= 3; ++l) {
+    const MeanCovarianceAccumulator full = stats.pooled(l), projected = stats.pooled_projection(l);
+    EXPECT_EQ(projected.count(), 200);
+    EXPECT_TRUE(projected.mean().isApprox(s.projection.transpose() * full.mean(), 1e-12)) << "layer " << l;
+    const Eigen::MatrixXd expected = s.projection.transpose() * full.covariance() * s.projection;
+    EXPECT_TRUE(projected.covariance().isApprox(expected, 1e-12)) << "layer " << l;
+  }
+  s.projection = Eigen::MatrixXd(5, 1);
+  EXPECT_THROW(sample_prior_statistics(spec, data.inputs, s), DataError);
+}
+
 TEST(PriorSampler, ProgressIsReportedFromTheCallingThreadOnlyAndEndsAtM) {
   const core::Dataset data = core::config_a_dataset();
   const core::ModelSpec spec = core::uniform_model(3, 1, 4, core::Activation::erf, 2.0, 0.0, 1.0);

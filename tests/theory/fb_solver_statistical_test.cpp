@@ -1,10 +1,12 @@
 // Monte Carlo checks of the importance-sampling FB solver (THEORY.md §4.4 item 4, §4.5, V10):
 // agreement with the linear closed form and with the deterministic quadrature solver
 // within the reported standard errors (batch re-solves), each with a twin that must fail,
-// and bit-identical results for any thread count.
+// the honesty of those standard errors over independent seeds, and bit-identical results
+// for any thread count.
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -93,6 +95,52 @@ TEST(FbSolverStatistical, ImportanceSamplingMatchesQuadratureOnConfigB) {
   const FbSolution wrong =
       solve_fb(core::uniform_model(3, 2, 40, Activation::erf, 2.0, 0.0, 1.0), data, {.quadrature_nodes = 16});
   EXPECT_GT(worst_z(is, wrong.kernels, bound_error), kBound);
+}
+
+TEST(FbSolverStatistical, KernelErrorsMatchSpreadOverSeeds) {
+  // The honesty of kernel_errors (the batch re-solves, warm-started at the solution and
+  // stopped at a residual 1e-4 of their first sweep's): R = 40 independent seeds of the
+  // importance-sampling solve (S = 2000, exact_first_order off as at large P, so that the
+  // draws carry the whole tilt-induced change and the SE is far above the quadrature
+  // truth's own error) on Config B at N = 50, against the 16-node quadrature solution as
+  // truth. With 20-batch SEs, z = (C_IS − C_truth)/SE is ≈ t₁₉, so z² ~ F(1, 19) and the
+  // mean of 40 of them lies in [0.35, 2.8] but for 5e-5 per quantity (the band of
+  // TiltedExpectationsStatistical.StandardErrorsMatchSpreadOverSeeds, from
+  // tests/support/false_fail/mean_of_f_1_19.cpp); two quantities, C^(2)_01 and C^(3)_01, so
+  // this test's false-fail rate is 1e-4. Power: an SE twice too large fails with
+  // probability 0.85, half the truth with 0.96 (same law).
+  const core::ModelSpec spec = core::uniform_model(3, 2, 50, Activation::erf, 2.0, 0.0, 1.0);
+  const core::Dataset data = core::config_b_dataset();
+  const FbSolution truth = solve_fb(spec, data, {.quadrature_nodes = 16});
+  // Twin that must fail: the truth of a network half as wide (N = 25, twice the adaptation),
+  // which the same SEs must tell apart (mean z² far above the band).
+  const FbSolution wrong =
+      solve_fb(core::uniform_model(3, 2, 25, Activation::erf, 2.0, 0.0, 1.0), data, {.quadrature_nodes = 16});
+  const int R = 40;
+  double sum_z2[2] = {0.0, 0.0}, sum_z2_wrong[2] = {0.0, 0.0};
+  double smallest_se = INFINITY;
+  for (int r = 0; r < R; ++r) {
+    const FbSolution is = solve_fb(spec, data,
+                                   {.method = TiltMethod::importance_sampling, .importance_samples = 2000,
+                                    .seed = testing::test_seed(2000 + static_cast<std::uint64_t>(r)),
+                                    .exact_first_order = false});
+    for (Eigen::Index l = 2; l <= 3; ++l) {
+      const double se = is.kernel_errors.layer(l)(0, 1);
+      smallest_se = std::min(smallest_se, se);
+      sum_z2[l - 2] += std::pow((is.kernels.layer(l)(0, 1) - truth.kernels.layer(l)(0, 1)) / se, 2);
+      sum_z2_wrong[l - 2] += std::pow((is.kernels.layer(l)(0, 1) - wrong.kernels.layer(l)(0, 1)) / se, 2);
+    }
+  }
+  // the truth's own (quadrature) error must be negligible against the SEs
+  ASSERT_LT(std::max(truth.kernel_errors.layer(2)(0, 1), truth.kernel_errors.layer(3)(0, 1)), 0.01 * smallest_se);
+  for (int k = 0; k < 2; ++k) {
+    const double mean_z2 = sum_z2[k] / R, mean_z2_wrong = sum_z2_wrong[k] / R;
+    RecordProperty("mean_z2_layer_" + std::to_string(k + 2), std::to_string(mean_z2));
+    RecordProperty("twin_mean_z2_layer_" + std::to_string(k + 2), std::to_string(mean_z2_wrong));
+    EXPECT_GT(mean_z2, 0.35) << "layer " << k + 2;
+    EXPECT_LT(mean_z2, 2.8) << "layer " << k + 2;
+    EXPECT_GT(mean_z2_wrong, 2.8) << "layer " << k + 2;
+  }
 }
 
 TEST(FbSolverStatistical, ImportanceSamplingIsBitIdenticalForAnyThreadCount) {

@@ -1,9 +1,11 @@
 // Monte Carlo checks of the importance-sampling tilted expectations (THEORY.md §4.4 item 4):
-// agreement with the deterministic tensor rule within the reported standard errors, the
-// honesty of those standard errors over independent seeds, and the variance reduction
+// agreement with the deterministic tensor rule within the reported standard errors (with the
+// Cholesky factor and the symmetric root for h = R z), of the two factors with each other at
+// P = 12, the honesty of those standard errors over independent seeds, and the variance reduction
 // of the exact first-order control variate. Each comparison has a twin that must fail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -45,22 +47,73 @@ TEST(TiltedExpectationsStatistical, ImportanceSamplingAgreesWithQuadratureWithin
   const GaussianPoints draws = tilted_base_draws(testing::test_seed(20240521), 2, 200000, 3);
   // The SE comes from 20 batches, so (est − truth)/SE is t with 19 degrees of freedom:
   // the t₁₉ quantile, Bonferroni over 12 entries at family-wise false-fail 1e-4 (≈ 6.0);
-  // the reference adds its |Q_20 − Q_14|. Two settings: this test's rate is 2e-4.
+  // the reference adds its |Q_20 − Q_14|.
+  // Both factors of h = R z (the automatic Cholesky one and the symmetric root), so four
+  // settings: this test's rate is 4e-4.
   const double z = testing::t_tolerance(kImportanceBatches, 1e-4, 12);
-  for (bool exact_first_order : {true, false}) {
-    const TiltedExpectations is =
-        importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), draws, options(exact_first_order));
-    const TiltedExpectations reference =
-        quadrature_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), 20, options(true));
-    const double worst = worst_z(is, reference);
-    EXPECT_LT(worst, z) << "exact_first_order " << exact_first_order;
-    RecordProperty(std::string("worst_z_") + (exact_first_order ? "exact_first_order" : "plain"), std::to_string(worst));
-    // Twin that must fail: the reference at the opposite tilt.
-    const TiltedExpectations wrong =
-        quadrature_tilted_expectations(Activation::erf, g, small_kernel(), -moderate_tilt(), 20, options(true));
-    EXPECT_GT(worst_z(is, wrong), z) << "exact_first_order " << exact_first_order;
-    EXPECT_GT(is.effective_sample_size, 0.9 * 200000);
+  for (CovarianceRootKind root : {CovarianceRootKind::cholesky, CovarianceRootKind::symmetric}) {
+    for (bool exact_first_order : {true, false}) {
+      PointEstimateOptions o = options(exact_first_order);
+      o.root = root;
+      const TiltedExpectations is =
+          importance_sampling_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), draws, o);
+      const TiltedExpectations reference =
+          quadrature_tilted_expectations(Activation::erf, g, small_kernel(), moderate_tilt(), 20, options(true));
+      const double worst = worst_z(is, reference);
+      EXPECT_LT(worst, z) << "exact_first_order " << exact_first_order << " root " << static_cast<int>(root);
+      RecordProperty(std::string("worst_z_") + (root == CovarianceRootKind::cholesky ? "cholesky_" : "symmetric_") +
+                         (exact_first_order ? "exact_first_order" : "plain"),
+                     std::to_string(worst));
+      // Twin that must fail: the reference at the opposite tilt.
+      const TiltedExpectations wrong =
+          quadrature_tilted_expectations(Activation::erf, g, small_kernel(), -moderate_tilt(), 20, options(true));
+      EXPECT_GT(worst_z(is, wrong), z) << "exact_first_order " << exact_first_order;
+      EXPECT_GT(is.effective_sample_size, 0.9 * 200000);
+    }
   }
+}
+
+// Largest |a − b| / √(SE_a² + SE_b²) over the upper triangles of the second moment and the
+// gradient, for two estimates from independent draws.
+double worst_difference_z(const TiltedExpectations& a, const TiltedExpectations& b) {
+  const Eigen::MatrixXd moment = (a.second_moment - b.second_moment).cwiseAbs().cwiseQuotient(
+      (a.second_moment_error.cwiseAbs2() + b.second_moment_error.cwiseAbs2()).cwiseSqrt());
+  const Eigen::MatrixXd gradient = (a.gradient - b.gradient).cwiseAbs().cwiseQuotient(
+      (a.gradient_error.cwiseAbs2() + b.gradient_error.cwiseAbs2()).cwiseSqrt());
+  return std::max(moment.triangularView<Eigen::Upper>().toDenseMatrix().maxCoeff(),
+                  gradient.triangularView<Eigen::Upper>().toDenseMatrix().maxCoeff());
+}
+
+TEST(TiltedExpectationsStatistical, CholeskyAndSymmetricRootsAgreeWithinStandardErrors) {
+  // P = 12 (no quadrature reference): a well-conditioned kernel, a tilt of FB's size, and
+  // S = 1e5 independent draws for each factor of h = R z (Cholesky, symmetric root): both
+  // estimate the same expectations, so their difference over √(SE_a² + SE_b²) is a Welch t
+  // with at least 19 degrees of freedom (each SE from 20 batches). Bound: the t₁₉ quantile,
+  // Bonferroni over the 2 × 78 upper-triangle entries at family-wise false-fail 1e-4
+  // (conservative: the Welch degrees of freedom lie between 19 and 38).
+  const Eigen::Index P = 12;
+  const Eigen::MatrixXd A = fixtures::random_symmetric(21, P);
+  const Eigen::MatrixXd C = A * A.transpose() / static_cast<double>(P) + 0.3 * Eigen::MatrixXd::Identity(P, P);
+  const Eigen::MatrixXd tilt = 0.05 * fixtures::random_symmetric(22, P) / std::sqrt(static_cast<double>(P));
+  const double g = 2.0;
+  const double bound = testing::t_tolerance(kImportanceBatches, 1e-4, 2 * 78);
+  PointEstimateOptions cholesky = options(false), symmetric = options(false);
+  cholesky.root = CovarianceRootKind::cholesky;
+  symmetric.root = CovarianceRootKind::symmetric;
+  ASSERT_TRUE(cholesky_factor_applies(C));
+  const TiltedExpectations a = importance_sampling_tilted_expectations(
+      Activation::erf, g, C, tilt, tilted_base_draws(testing::test_seed(31), 2, 100000, P), cholesky);
+  const TiltedExpectations b = importance_sampling_tilted_expectations(
+      Activation::erf, g, C, tilt, tilted_base_draws(testing::test_seed(32), 2, 100000, P), symmetric);
+  const double z = worst_difference_z(a, b);
+  EXPECT_LT(z, bound);
+  RecordProperty("worst_z", std::to_string(z));
+  // Twin that must fail: the symmetric root's estimate at the opposite tilt.
+  const TiltedExpectations wrong = importance_sampling_tilted_expectations(
+      Activation::erf, g, C, -tilt, tilted_base_draws(testing::test_seed(32), 2, 100000, P), symmetric);
+  const double twin = worst_difference_z(a, wrong);
+  EXPECT_GT(twin, bound);
+  RecordProperty("twin_z", std::to_string(twin));
 }
 
 TEST(TiltedExpectationsStatistical, StandardErrorsMatchSpreadOverSeeds) {

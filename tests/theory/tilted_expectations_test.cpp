@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 #include <cmath>
@@ -24,6 +25,7 @@ namespace {
 
 using core::Activation;
 
+using fixtures::moderate_kernel;
 using fixtures::moderate_tilt;
 using fixtures::small_kernel;
 
@@ -222,19 +224,27 @@ TEST(TiltedExpectations, QuadraturePriceAndScoreFormsMatchFiniteDifferenceOfCumu
   const Eigen::MatrixXd fd30 = finite_difference_gradient(cumulant(30), C, h);
   const double fd_error = max_abs(fd - fd2) / 3.0 + 1e-15 / h + max_abs(fd - fd30);
   ASSERT_LT(fd_error, 1e-7);
-  for (TiltGradientForm form : {TiltGradientForm::price, TiltGradientForm::score}) {
-    for (bool exact_first_order : {true, false}) {
-      const TiltedExpectations q = quadrature_tilted_expectations(
-          Activation::erf, g, C, T, 16, options(form, exact_first_order, 1e-12));
-      // reported |Q_16 − Q_11| per entry plus the finite-difference error
-      const Eigen::MatrixXd miss = (q.gradient - fd).cwiseAbs();
-      const Eigen::MatrixXd bound = q.gradient_error.array() + fd_error;
-      EXPECT_TRUE((miss.array() <= bound.array()).all())
-          << tilt_gradient_form_name(form) << " exact_first_order " << exact_first_order
-          << "\nmiss\n" << miss << "\nbound\n" << bound;
-      // the O(C̃²) part is resolved: the first-order gradient Jᵀ[C̃] misses by far more
-      const TiltedExpectations f = first_order_tilted_expectations(Activation::erf, g, C, T, 1e-12);
-      EXPECT_GT(max_abs(f.gradient - fd), 100.0 * bound.maxCoeff());
+  // Both factors of h = R z: the rule's nodes on the symmetric root (automatic) and on the
+  // Cholesky factor, whose score form ½R⁻ᵀ(Σ t zzᵀ)R⁻¹ needs R⁻ᵀ ≠ R⁻¹.
+  for (CovarianceRootKind root : {CovarianceRootKind::automatic, CovarianceRootKind::cholesky}) {
+    for (TiltGradientForm form : {TiltGradientForm::price, TiltGradientForm::score}) {
+      for (bool exact_first_order : {true, false}) {
+        PointEstimateOptions o = options(form, exact_first_order, 1e-12);
+        o.root = root;
+        const TiltedExpectations q = quadrature_tilted_expectations(Activation::erf, g, C, T, 16, o);
+        // reported |Q_16 − Q_11| per entry plus the finite-difference error
+        const Eigen::MatrixXd miss = (q.gradient - fd).cwiseAbs();
+        const Eigen::MatrixXd bound = q.gradient_error.array() + fd_error;
+        EXPECT_TRUE((miss.array() <= bound.array()).all())
+            << tilt_gradient_form_name(form) << " exact_first_order " << exact_first_order << " cholesky "
+            << (root == CovarianceRootKind::cholesky) << "\nmiss\n" << miss << "\nbound\n" << bound;
+        // the O(C̃²) part is resolved: the first-order gradient Jᵀ[C̃] misses by far more
+        // (100×; 10× on the Cholesky factor, whose rule has its nodes off C's principal axes
+        // and a larger |Q_16 − Q_11|, 2e-4 for the score form)
+        const TiltedExpectations f = first_order_tilted_expectations(Activation::erf, g, C, T, 1e-12);
+        const double margin = root == CovarianceRootKind::cholesky ? 10.0 : 100.0;
+        EXPECT_GT(max_abs(f.gradient - fd), margin * bound.maxCoeff());
+      }
     }
   }
 }
@@ -312,8 +322,9 @@ TEST(TiltedExpectations, EffectiveSampleSizeIsKishOfTiltWeights) {
   const double g = 2.0;
   const GaussianPoints draws = tilted_base_draws(11, 3, 4000, 3);
   const TiltedExpectations s = importance_sampling_tilted_expectations(Activation::erf, g, C, T, draws, {});
-  // (Σw)²/Σw² with w_s = e^{gφ_sᵀC̃φ_s}, h_s = C^{1/2} z_s, written out here
-  const Eigen::MatrixXd R = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(C).operatorSqrt();
+  // (Σw)²/Σw² with w_s = e^{gφ_sᵀC̃φ_s}, h_s = L z_s (the Cholesky factor: the automatic
+  // root of random draws), written out here
+  const Eigen::MatrixXd R = Eigen::LLT<Eigen::MatrixXd>(C).matrixL();
   double sum = 0.0, sum2 = 0.0;
   for (Eigen::Index i = 0; i < draws.z.rows(); ++i) {
     const Eigen::VectorXd h = R * draws.z.row(i).transpose();
@@ -377,6 +388,67 @@ TEST(TiltedExpectations, RejectsWhatItCannotEvaluate) {
   EXPECT_NO_THROW(first_order_tilted_expectations(Activation::linear, 2.0, C13, T13, 1e-10));
   EXPECT_NE(message_of([&] { tilted_base_draws(1, 2, 39, 3); }).find("theory.fb.importance_samples"),
             std::string::npos);
+}
+
+TEST(TiltedExpectations, CholeskyFactorReproducesKernelAndFallsBackWhenSingular) {
+  const Eigen::MatrixXd C = moderate_kernel();
+  const CovarianceFactor L = covariance_factor(C, CovarianceRootKind::cholesky, true);
+  EXPECT_EQ(L.kind, CovarianceRootKind::cholesky);
+  EXPECT_TRUE(L.invertible);
+  EXPECT_TRUE(cholesky_factor_applies(C));
+  // lower triangular, LLᵀ = C and L⁻¹L = I to rounding (entries ≤ 1, P = 4: 1e-15)
+  EXPECT_EQ(max_abs(L.root.triangularView<Eigen::StrictlyUpper>().toDenseMatrix()), 0.0);
+  EXPECT_LT(max_abs(L.root * L.root.transpose() - C), 1e-15);
+  EXPECT_LT(max_abs(L.inverse * L.root - Eigen::MatrixXd::Identity(4, 4)), 1e-14);
+  const CovarianceFactor S = covariance_factor(C, CovarianceRootKind::symmetric, true);
+  EXPECT_EQ(S.kind, CovarianceRootKind::symmetric);
+  EXPECT_LT(max_abs(S.root - S.root.transpose()), 1e-15);  // symmetric up to rounding
+  EXPECT_LT(max_abs(S.root * S.root - C), 1e-14);
+  // Rank 2 of 5 (an input kernel of d = 2): singular to rounding, so the cholesky route
+  // takes the symmetric root, which still reproduces C, and is not invertible.
+  const Eigen::MatrixXd X = fixtures::random_symmetric(3, 5).leftCols(2);
+  const Eigen::MatrixXd K = X * X.transpose();
+  const CovarianceFactor fallback = covariance_factor(K, CovarianceRootKind::cholesky, true);
+  EXPECT_EQ(fallback.kind, CovarianceRootKind::symmetric);
+  EXPECT_FALSE(fallback.invertible);
+  EXPECT_EQ(fallback.inverse.size(), 0);
+  EXPECT_LT(max_abs(fallback.root * fallback.root.transpose() - K), 1e-13 * max_abs(K));
+  EXPECT_FALSE(cholesky_factor_applies(K));
+  // The pivot floor kCholeskyPivotFloor = 1e-10 (relative to max C_aa) on either side.
+  EXPECT_TRUE(cholesky_factor_applies(Eigen::Vector2d(1.0, 1e-9).asDiagonal().toDenseMatrix()));
+  EXPECT_FALSE(cholesky_factor_applies(Eigen::Vector2d(1.0, 1e-11).asDiagonal().toDenseMatrix()));
+}
+
+TEST(TiltedExpectations, GivenFactorGivesTheSameEstimateAsAFreshOne) {
+  const Eigen::MatrixXd C = small_kernel();
+  const GaussianPoints draws = tilted_base_draws(5, 2, 400, 3);
+  for (TiltGradientForm form : {TiltGradientForm::price, TiltGradientForm::score}) {
+    PointEstimateOptions o = options(form, false);
+    o.root = CovarianceRootKind::cholesky;
+    const bool score = form == TiltGradientForm::score;
+    const CovarianceFactor factor = covariance_factor(C, CovarianceRootKind::cholesky, score);
+    const TiltedExpectations fresh = point_set_tilted_expectations(Activation::erf, 2.0, C, moderate_tilt(), draws, o);
+    const TiltedExpectations given =
+        point_set_tilted_expectations(Activation::erf, 2.0, C, moderate_tilt(), draws, o, factor);
+    EXPECT_EQ(fresh.second_moment, given.second_moment);
+    EXPECT_EQ(fresh.gradient, given.gradient);
+  }
+  // a factor of another size, and a score form without the inverse, are refused
+  const CovarianceFactor small = covariance_factor(C.topLeftCorner(2, 2), CovarianceRootKind::cholesky, true);
+  EXPECT_THROW(point_set_tilted_expectations(Activation::erf, 2.0, C, moderate_tilt(), draws, {}, small), DataError);
+  const CovarianceFactor no_inverse = covariance_factor(C, CovarianceRootKind::cholesky, false);
+  EXPECT_THROW(point_set_tilted_expectations(Activation::erf, 2.0, C, moderate_tilt(), draws,
+                                             options(TiltGradientForm::score, false), no_inverse),
+               DataError);
+}
+
+TEST(TiltedExpectations, PointSubsetOfDrawsStaysDraws) {
+  const GaussianPoints draws = tilted_base_draws(5, 2, 100, 3);
+  const GaussianPoints batch = point_subset(draws, 10, 15);
+  EXPECT_EQ(batch.batch_starts, (std::vector<Eigen::Index>{0, 5}));
+  EXPECT_EQ(batch.z, draws.z.middleRows(10, 5));
+  EXPECT_NEAR(batch.weights.sum(), 1.0, 1e-15);
+  EXPECT_TRUE(point_subset(tensor_gauss_hermite_points(2, 3), 0, 4).batch_starts.empty());
 }
 
 TEST(TiltedExpectations, MethodNamesRoundTrip) {
