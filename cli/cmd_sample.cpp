@@ -3,13 +3,17 @@
 // the convergence gate. With posterior.route = importance or smc
 // it runs that route at the first of model.widths instead (validation/posterior_route.hpp),
 // and writes route.json; `auto` stays with the chains here: `sample` is the chain tool, and
-// the automatic choice is `kernelmc validate`'s.
+// the automatic choice is `kernelmc validate`'s. Chains keep a checkpoint in <out>/checkpoint
+// (validation/posterior_checkpoint.hpp) until the report is written; --resume <out>
+// continues a killed run from there.
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_setup.hpp"
 #include "core/dataset_generators.hpp"
+#include "core/error.hpp"
+#include "validation/posterior_checkpoint.hpp"
 #include "validation/posterior_report.hpp"
 #include "validation/posterior_route.hpp"
 #include "validation/posterior_run.hpp"
@@ -23,14 +27,23 @@ int run_sample(const CommonOptions& options) {
   ProgressBar progress(progress_wanted(options.quiet));
   const core::PosteriorRoute route = config.posterior.route;
   if (route == core::PosteriorRoute::importance || route == core::PosteriorRoute::smc) {
+    if (!options.resume_dir.empty())
+      throw ConfigError("--resume " + options.resume_dir + ": posterior.route = " +
+                        std::string(core::posterior_route_name(route)) +
+                        " runs of sample are one unit and keep no checkpoint (validate checkpoints each width's)");
     const validation::RouteRun run =
         validation::run_posterior_route(config, route, data, config.model.widths.front(), progress);
     const auto path = validation::write_route_report(run, config, data.targets, config.run.output_dir);
     std::cout << validation::format_route_table(run, data.targets) << "\nreport: " << path.string() << "\n";
     return 0;
   }
-  const validation::PosteriorRunResult result = validation::run_posterior(config, data, progress);
+  validation::PosteriorCheckpoint checkpoint(config.run.output_dir, config, data, !options.resume_dir.empty());
+  const validation::PosteriorRunResult result = validation::run_posterior(config, data, progress, &checkpoint);
   const auto path = validation::write_posterior_report(result, config.run.output_dir);
+  checkpoint.remove();
+  if (!options.resume_dir.empty())
+    std::cout << "resumed: " << checkpoint.loaded() << " of " << config.posterior.chains << " chains from "
+              << validation::checkpoint_directory(config.run.output_dir).string() << "\n";
   std::cout << validation::format_posterior_table(result) << "\nreport: " << path.string() << "\n";
   return 0;
 }

@@ -4,12 +4,15 @@
 // (posterior.route = chains), so `kernelmc merge <out>/records` can re-analyse them, then
 // the report into <out>. With
 // --shard k/K it computes only the k-th of K parts of the study's units and writes their
-// records into <out> for `kernelmc merge`, without analysis. `kernelmc demo` is the
+// records into <out> for `kernelmc merge`, without analysis. Every finished unit is kept in
+// <out>/checkpoint (validation/study_checkpoint.hpp) until the result is written;
+// --resume <out> continues a killed run from there. `kernelmc demo` is the
 // built-in study below.
 #include <array>
 #include <filesystem>
 #include <iostream>
 #include <regex>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/family_study.hpp"
@@ -19,6 +22,7 @@
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
 #include "validation/route_cross_check.hpp"
+#include "validation/study_checkpoint.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/study_family.hpp"
 #include "validation/validation_study.hpp"
@@ -43,17 +47,32 @@ constexpr std::array<const char*, 6> kDemoOverrides = {"data.kind=config_b",    
                                                        "posterior.importance_networks=100000",
                                                        "run.output_dir=kernelmc-demo"};
 
+// `--shard k/K` as (k, K); (0, 0) for "".
+std::pair<Eigen::Index, Eigen::Index> parse_shard(const std::string& shard) {
+  if (shard.empty()) return {0, 0};
+  std::smatch m;
+  if (!std::regex_match(shard, m, std::regex("([0-9]{1,9})/([0-9]{1,9})")))
+    throw ConfigError("--shard " + shard + ": must be k/K with 1 <= k <= K");
+  return {std::stoll(m[1].str()), std::stoll(m[2].str())};
+}
+
+// The units of this call, computed with a checkpoint in <out>/checkpoint (study_checkpoint.hpp),
+// continued from it with --resume; the checkpoint is removed by the caller once the result is written.
+validation::StudyRecords compute_with_checkpoint(const CommonOptions& options, const core::Config& config,
+                                                 const core::Dataset& data,
+                                                 const std::vector<validation::StudyUnit>& units,
+                                                 validation::StudyCheckpoint& checkpoint, ProgressBar& progress) {
+  validation::StudyRecords records = validation::compute_records(config, data, units, progress, &checkpoint);
+  if (!options.resume_dir.empty())
+    std::cout << "resumed: " << checkpoint.loaded() << " of " << units.size() << " units from "
+              << validation::checkpoint_directory(config.run.output_dir).string() << "\n";
+  return records;
+}
+
 }  // namespace
 
 int run_validate(const CommonOptions& options, const std::string& shard) {
-  Eigen::Index shard_index = 0, shard_count = 0;
-  if (!shard.empty()) {
-    std::smatch m;
-    if (!std::regex_match(shard, m, std::regex("([0-9]{1,9})/([0-9]{1,9})")))
-      throw ConfigError("--shard " + shard + ": must be k/K with 1 <= k <= K");
-    shard_index = std::stoll(m[1].str());
-    shard_count = std::stoll(m[2].str());
-  }
+  const auto [shard_index, shard_count] = parse_shard(shard);
   const core::Config config = resolve_config(options);
   if (!shard.empty() && config.posterior.route != core::PosteriorRoute::chains)
     throw ConfigError("--shard " + shard + ": posterior.route = " +
@@ -62,20 +81,26 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
                       "to shard chains, or run without --shard");
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
-  if (validation::is_study_family(config))
+  if (validation::is_study_family(config)) {
+    if (!options.resume_dir.empty())
+      throw ConfigError("--resume " + options.resume_dir + ": study families (validation.family) are not checkpointed");
     return run_family_validate(config, data, shard_index, shard_count, progress, std::cout);
+  }
+  const std::vector<validation::StudyUnit> units =
+      shard.empty() ? validation::study_units(config)
+                    : validation::shard_units(validation::study_units(config), shard_index, shard_count);
+  const std::string command = shard.empty() ? "validate" : "validate --shard " + shard;
+  validation::StudyCheckpoint checkpoint(config.run.output_dir, command, config, data, units,
+                                         !options.resume_dir.empty());
+  const validation::StudyRecords records = compute_with_checkpoint(options, config, data, units, checkpoint, progress);
   if (!shard.empty()) {
-    const std::vector<validation::StudyUnit> units =
-        validation::shard_units(validation::study_units(config), shard_index, shard_count);
-    const validation::StudyRecords records = validation::compute_records(config, data, units, progress);
     const auto path = validation::write_records(records, config.run.output_dir);
+    checkpoint.remove();
     std::cout << "shard " << shard_index << "/" << shard_count << ": " << units.size() << " units ("
               << validation::unit_name(units.front()) << " .. " << validation::unit_name(units.back())
               << ")\nrecords: " << path.string() << "\n";
     return 0;
   }
-  const validation::StudyRecords records =
-      validation::compute_records(config, data, validation::study_units(config), progress);
   // Route units (importance, SMC) are not part of the records format: they are never sharded.
   if (config.posterior.route == core::PosteriorRoute::chains)
     validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
@@ -87,6 +112,7 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
                   validation::write_cross_check(check, config.run.output_dir).string() + "\n";
   }
   const int status = finish_validation(result, "", std::cout);
+  checkpoint.remove();
   std::cout << cross_check;
   return status;
 }

@@ -12,6 +12,8 @@ struct CommonOptions {
   std::string output_dir;                // --out DIR (overrides run.output_dir)
   bool quiet = false;                    // --quiet: no progress bar
   bool force = false;                    // --force: run even beyond the memory estimate's limit
+  std::string resume_dir;                // --resume DIR (validate): continue the checkpoint in DIR, which
+                                         // becomes the output directory
   std::string command;                   // the subcommand's name ("" for the demo), set by main
 };
 

@@ -20,6 +20,10 @@ constexpr int kExitNoInput = 66;
 constexpr int kExitSoftware = 70;
 constexpr int kExitConfig = 78;
 
+// --resume DIR of the long commands (sample, validate): their checkpoints.
+constexpr const char* kResumeHelp =
+    "Continue the killed run whose output directory is DIR from its checkpoint (same config and options)";
+
 void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options) {
   command.add_option("-c,--config", options.config_path, "TOML config file (default: built-in defaults)");
   command.add_option("--set", options.overrides, "Override a config value: section.key=value (repeatable)")
@@ -91,11 +95,13 @@ int main(int argc, char** argv) {
     subcommands.push_back(app.add_subcommand(command.name, command.description));
     add_common_options(*subcommands.back(), options);
   }
+  app.get_subcommand("sample")->add_option("--resume", options.resume_dir, kResumeHelp);
   std::string shard;
   CLI::App* validate = app.add_subcommand(
       "validate", "Posterior and exact prior Monte Carlo over widths against every finite-width theory");
   add_common_options(*validate, options);
   validate->add_option("--shard", shard, "Compute only part k of K of the study's units (k/K) and write its records");
+  validate->add_option("--resume", options.resume_dir, kResumeHelp);
   std::vector<std::string> merge_directories;
   CLI::App* merge = app.add_subcommand("merge", "Merge the record directories of validate --shard and analyse them");
   add_common_options(*merge, options);

@@ -135,6 +135,12 @@ std::string widths_text(const std::vector<Eigen::Index>& widths) {
 core::Config resolve_config(const CommonOptions& options) {
   std::vector<std::string> overrides = options.overrides;
   if (!options.output_dir.empty()) overrides.push_back("run.output_dir=" + options.output_dir);  // string fields take raw text
+  if (!options.resume_dir.empty()) {
+    if (!options.output_dir.empty() && fs::path(options.output_dir) != fs::path(options.resume_dir))
+      throw ConfigError("--out " + options.output_dir + " --resume " + options.resume_dir +
+                        ": a resumed run writes into the directory it resumes; give one of them");
+    overrides.push_back("run.output_dir=" + options.resume_dir);
+  }
   core::Config config = options.config_path.empty()
                             ? core::parse_config("", overrides, "<defaults>")
                             : core::load_config(options.config_path, overrides);

@@ -10,7 +10,8 @@
 
 namespace kernelmc::cli {
 
-// Loads --config (or the built-in defaults), applies --set overrides and --out,
+// Loads --config (or the built-in defaults), applies --set overrides and --out (or --resume
+// DIR, which then is the output directory; ConfigError if --out names another),
 // validates, sets the OpenMP thread count from run.threads, checks that run.output_dir
 // can be created and written (ConfigError naming run.output_dir otherwise; nothing is
 // left behind), and refuses a run whose estimated memory exceeds 80 % of the available

@@ -3,6 +3,8 @@
 #include <cassert>
 #include <limits>
 
+#include "core/error.hpp"
+
 namespace kernelmc::sampling {
 
 MeanCovarianceAccumulator::MeanCovarianceAccumulator(Eigen::Index dim, bool track_covariance)
@@ -82,6 +84,24 @@ Eigen::MatrixXd MeanCovarianceAccumulator::covariance() const {
   if (count_ < 2)
     return Eigen::MatrixXd::Constant(mean_.size(), mean_.size(), std::numeric_limits<double>::quiet_NaN());
   return comoment_ / static_cast<double>(count_ - 1);
+}
+
+std::vector<Eigen::MatrixXd> MeanCovarianceAccumulator::state() const {
+  Eigen::MatrixXd header(1, 2);
+  header << static_cast<double>(count_), track_covariance_ ? 1.0 : 0.0;
+  return {header, mean_, sum_squares_, comoment_};
+}
+
+void MeanCovarianceAccumulator::restore(const std::vector<Eigen::MatrixXd>& state) {
+  const bool fits = state.size() == 4 && state[0].rows() == 1 && state[0].cols() == 2 &&
+                    (state[0](0, 1) != 0.0) == track_covariance_ && state[1].rows() == mean_.size() &&
+                    state[1].cols() == 1 && state[2].rows() == mean_.size() && state[2].cols() == 1 &&
+                    state[3].rows() == comoment_.rows() && state[3].cols() == comoment_.cols();
+  if (!fits) throw DataError("accumulator state: the arrays do not fit this accumulator");
+  count_ = static_cast<Eigen::Index>(state[0](0, 0));
+  mean_ = state[1];
+  sum_squares_ = state[2];
+  comoment_ = state[3];
 }
 
 }  // namespace kernelmc::sampling

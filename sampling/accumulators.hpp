@@ -3,6 +3,7 @@
 // LeVeque 1979 for merging and for adding a whole batch at once). Used for the mean
 // kernel and the covariance of the upper-triangle kernel entries of every layer.
 #include <Eigen/Core>
+#include <vector>
 
 namespace kernelmc::sampling {
 
@@ -33,6 +34,13 @@ class MeanCovarianceAccumulator {
   // Exact (==) equality of count, flags and moments (for determinism tests). Unlike a
   // defaulted ==, it is safe for accumulators of different dimensions.
   bool operator==(const MeanCovarianceAccumulator& other) const;
+
+  // The complete state as arrays (count and flag, mean, Σ(x − mean)², the comoment), and that
+  // state restored into an accumulator of the same dimension and flag: checkpoints of a
+  // finished chain (validation/posterior_checkpoint.hpp). restore throws DataError if the
+  // arrays do not fit.
+  std::vector<Eigen::MatrixXd> state() const;
+  void restore(const std::vector<Eigen::MatrixXd>& state);
 
  private:
   Eigen::Index count_ = 0;

@@ -105,6 +105,16 @@ Eigen::MatrixXd BatchMeans::means() const {
   return sums_.array().rowwise() / counts_.cast<double>().transpose().array();
 }
 
+std::vector<Eigen::MatrixXd> BatchMeans::state() const { return {sums_, counts_.cast<double>()}; }
+
+void BatchMeans::restore(const std::vector<Eigen::MatrixXd>& state) {
+  if (state.size() != 2 || state[0].rows() != sums_.rows() || state[0].cols() != sums_.cols() ||
+      state[1].rows() != counts_.size() || state[1].cols() != 1)
+    throw DataError("batch means state: the arrays do not fit these batch means");
+  sums_ = state[0];
+  counts_ = state[1].col(0).cast<int>();
+}
+
 BatchMeansEstimate pool_batch_means(const std::vector<const BatchMeans*>& chains) {
   const Eigen::Index dim = chains.front()->means().rows();
   Eigen::VectorXd weighted_sum = Eigen::VectorXd::Zero(dim);
@@ -154,6 +164,57 @@ KernelObservables::KernelObservables(const core::ModelSpec& spec, const core::Da
   }
   kernel_.resize(P, P);
   entries_.resize(K);
+}
+
+namespace {
+
+// Appends `part` to `out`.
+void append(std::vector<Eigen::MatrixXd>& out, std::vector<Eigen::MatrixXd> part) {
+  for (Eigen::MatrixXd& m : part) out.push_back(std::move(m));
+}
+// The `count` arrays of `state` from `next` on, advancing `next` (DataError if too few).
+std::vector<Eigen::MatrixXd> take(const std::vector<Eigen::MatrixXd>& state, std::size_t& next, std::size_t count) {
+  if (state.size() < next + count) throw DataError("kernel observables state: too few arrays");
+  next += count;
+  return {state.begin() + static_cast<std::ptrdiff_t>(next - count), state.begin() + static_cast<std::ptrdiff_t>(next)};
+}
+// `value` into `target`, whose shape it must have (DataError otherwise).
+void restore_matrix(Eigen::MatrixXd& target, const Eigen::MatrixXd& value) {
+  if (value.rows() != target.rows() || value.cols() != target.cols())
+    throw DataError("kernel observables state: an array does not fit");
+  target = value;
+}
+
+}  // namespace
+
+std::vector<Eigen::MatrixXd> KernelObservables::state() const {
+  std::vector<Eigen::MatrixXd> out;
+  for (const Layer& layer : layers_) {
+    append(out, layer.batches.state());
+    append(out, layer.moments.state());
+    out.push_back(layer.summaries);
+    out.push_back(layer.entry_draws);
+  }
+  if (settings_.record_output) {
+    append(out, output_batches_.state());
+    append(out, output_moments_.state());
+  }
+  return out;
+}
+
+void KernelObservables::restore(const std::vector<Eigen::MatrixXd>& state) {
+  std::size_t next = 0;
+  for (Layer& layer : layers_) {
+    layer.batches.restore(take(state, next, 2));
+    layer.moments.restore(take(state, next, 4));
+    restore_matrix(layer.summaries, take(state, next, 1).front());
+    restore_matrix(layer.entry_draws, take(state, next, 1).front());
+  }
+  if (settings_.record_output) {
+    output_batches_.restore(take(state, next, 2));
+    output_moments_.restore(take(state, next, 4));
+  }
+  if (next != state.size()) throw DataError("kernel observables state: too many arrays");
 }
 
 void KernelObservables::record(Eigen::Index draw, const Eigen::Ref<const Eigen::VectorXd>& theta) {

@@ -56,6 +56,10 @@ class BatchMeans {
   // dimension × B matrix of batch means; the batch sizes.
   Eigen::MatrixXd means() const;
   const Eigen::VectorXi& sizes() const { return counts_; }
+  // The sums and counts, and those restored into a BatchMeans of the same shape (DataError
+  // otherwise): checkpoints of a finished chain.
+  std::vector<Eigen::MatrixXd> state() const;
+  void restore(const std::vector<Eigen::MatrixXd>& state);
 
  private:
   Eigen::Index draws_ = 0;
@@ -116,6 +120,13 @@ class KernelObservables final : public DrawRecorder {
   // F (P×D, column-major vector) when record_output.
   const BatchMeans& output_batches() const { return output_batches_; }
   const MeanCovarianceAccumulator& output_moments() const { return output_moments_; }
+
+  // Everything record() has accumulated, as arrays (per layer: batch means, moments,
+  // summaries, entry draws; then F's), and that state restored into observables built with
+  // the same spec, data and settings (DataError if the arrays do not fit): a finished chain
+  // kept in a checkpoint (validation/posterior_checkpoint.hpp) and taken up by a resumed run.
+  std::vector<Eigen::MatrixXd> state() const;
+  void restore(const std::vector<Eigen::MatrixXd>& state);
 
  private:
   struct Layer {

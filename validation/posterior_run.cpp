@@ -1,12 +1,16 @@
 #include "validation/posterior_run.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/kernel_stack.hpp"
 #include "sampling/collapsed_posterior.hpp"
+#include "sampling/detail/progress_counter.hpp"
 #include "sampling/full_posterior.hpp"
 
 namespace kernelmc::validation {
@@ -75,9 +79,51 @@ void build_targets(ChainTargets& t, const PosteriorRunResult& result, const core
   }
 }
 
+// Runs the chains not in `store` one by one from a parallel pool, saving each when done;
+// the chains `store` holds are taken from it. Progress as run_chains', over all chains.
+std::vector<sampling::ChainResult> run_stored_chains(const ChainTargets& targets, const core::Config& config,
+                                                     const sampling::ChainSettings& cs,
+                                                     std::vector<sampling::KernelObservables>& observables,
+                                                     Observer& observer, ChainStore& store) {
+  const auto C = static_cast<std::size_t>(cs.chains);
+  std::vector<sampling::ChainResult> results(C);
+  std::vector<char> stored(C, 0);
+  std::vector<std::exception_ptr> errors(C);
+  for (std::size_t c = 0; c < C; ++c)
+    stored[c] = store.load(static_cast<Eigen::Index>(c), results[c], observables[c]) ? 1 : 0;
+  const std::function<void(std::int64_t)> report = [&observer](std::int64_t done) { observer.advance(done); };
+  sampling::detail::ProgressCounter counter(report, sampling::total_transitions(cs));
+  sampling::ChainSettings one = cs;
+  one.chains = 1;
+  counter.add(std::count(stored.begin(), stored.end(), 1) * sampling::total_transitions(one));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t c = 0; c < C; ++c) {
+    if (stored[c]) continue;
+    sampling::ChainSettings settings = one;
+    settings.first_chain = static_cast<Eigen::Index>(c);
+    std::int64_t reported = 0;
+    try {
+      results[c] = sampling::run_chains(targets.potential(), config.sampler, settings, {targets.recorders[c]},
+                                        [&counter, &reported](std::int64_t done) {
+                                          counter.add(done - reported);
+                                          reported = done;
+                                        })
+                       .front();
+      store.save(static_cast<Eigen::Index>(c), results[c], observables[c]);
+    } catch (...) {
+      errors[c] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+  if (counter.error()) std::rethrow_exception(counter.error());
+  return results;
+}
+
 }  // namespace
 
-PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset& data, Observer& observer) {
+PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset& data, Observer& observer,
+                                 ChainStore* store) {
   const auto start = std::chrono::steady_clock::now();
   core::validate(config);
   core::validate(data);
@@ -103,8 +149,11 @@ PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset
   build_targets(targets, result, data, observables);
 
   observer.begin_stage("sampling", sampling::total_transitions(cs));
-  result.chains = sampling::run_chains(targets.potential(), config.sampler, cs, targets.recorders,
-                                       [&observer](std::int64_t done) { observer.advance(done); });
+  if (store)
+    result.chains = run_stored_chains(targets, config, cs, observables, observer, *store);
+  else
+    result.chains = sampling::run_chains(targets.potential(), config.sampler, cs, targets.recorders,
+                                         [&observer](std::int64_t done) { observer.advance(done); });
   observer.end_stage();
   result.sampler_summary = sampling::summarize_sampler(result.chains);
   result.kernels = sampling::summarize_observables(observables);

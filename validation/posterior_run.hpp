@@ -43,11 +43,27 @@ struct PosteriorRunResult {
   double seconds = 0.0;                 // wall time of the chains and the summary
 };
 
+// Where the finished chains of a posterior run are kept beyond the process
+// (validation/posterior_checkpoint.hpp). run_posterior asks `load` for every chain before
+// sampling (true: `result` and `observables`, built for this run, hold the chain, which is
+// not run again) and hands each chain it runs to `save` as soon as it is done, from the
+// chains' threads: `save` must be thread-safe.
+class ChainStore {
+ public:
+  virtual ~ChainStore() = default;
+  virtual bool load(Eigen::Index chain, sampling::ChainResult& result, sampling::KernelObservables& observables) = 0;
+  virtual void save(Eigen::Index chain, const sampling::ChainResult& result,
+                    const sampling::KernelObservables& observables) = 0;
+};
+
 // Runs the chains of config.posterior with config.sampler on `data` for config.model and
 // config.run.seed, and summarises them (the result keeps `config` for the report).
 // Validates every input (ConfigError naming the field, DataError); NumericalError if a
 // chain cannot start or a kernel is not finite.
-// Progress: one stage, "sampling", counted in transitions.
-PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset& data, Observer& observer);
+// Progress: one stage, "sampling", counted in transitions. With a `store`, the chains it
+// holds are taken from it and every other chain is run on its own (chain c alone draws
+// exactly what it draws among all chains) and saved into it when done.
+PosteriorRunResult run_posterior(const core::Config& config, const core::Dataset& data, Observer& observer,
+                                 ChainStore* store = nullptr);
 
 }  // namespace kernelmc::validation

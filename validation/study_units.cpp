@@ -117,13 +117,23 @@ std::vector<std::size_t> study_positions(const std::vector<StudyUnit>& all, cons
   return positions;
 }
 
-// One computed unit: exactly one of the three records is used.
+// One computed (or stored) unit: exactly one of the three records is used.
 struct UnitResult {
-  PriorRecord prior;
-  ChainRecord chain;
-  RouteRecord route;
+  UnitRecord record;
+  bool stored = false;  // taken from the UnitStore
   std::exception_ptr error;
 };
+
+UnitRecord compute_unit(const core::Config& config, const core::Dataset& data, const StudyUnit& u) {
+  UnitRecord record;
+  if (u.kind == StudyUnitKind::prior)
+    record.prior = compute_prior_record(config, data, u.width);
+  else if (u.kind == StudyUnitKind::route)
+    record.route = compute_route_record(config, data, u.width);
+  else
+    record.chain = compute_chain_record(config, data, u.width, u.chain);
+  return record;
+}
 
 }  // namespace
 
@@ -182,7 +192,7 @@ std::vector<StudyUnit> schedule_units(const core::Config& config, const core::Da
 }
 
 StudyRecords compute_records(const core::Config& config, const core::Dataset& data,
-                             const std::vector<StudyUnit>& units, Observer& observer) {
+                             const std::vector<StudyUnit>& units, Observer& observer, UnitStore* store) {
   core::validate(config);
   core::validate(data);
   const std::vector<StudyUnit> all = study_units(config);
@@ -191,19 +201,21 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
   for (const std::size_t i : study_positions(all, units)) out.units.push_back(all[i]);
   const std::vector<StudyUnit> order = schedule_units(config, data, out.units);
   std::vector<UnitResult> results(order.size());
+  std::int64_t stored = 0;
+  for (std::size_t i = 0; store && i < order.size(); ++i) {
+    results[i].stored = store->load(order[i], results[i].record);
+    stored += results[i].stored ? 1 : 0;
+  }
   const std::function<void(std::int64_t)> report = [&observer](std::int64_t done) { observer.advance(done); };
   observer.begin_stage("units", static_cast<std::int64_t>(order.size()));
   sampling::detail::ProgressCounter counter(report, static_cast<std::int64_t>(order.size()));
+  if (stored > 0) counter.add(stored);
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::size_t i = 0; i < order.size(); ++i) {
-    const StudyUnit& u = order[i];
+    if (results[i].stored) continue;
     try {
-      if (u.kind == StudyUnitKind::prior)
-        results[i].prior = compute_prior_record(config, data, u.width);
-      else if (u.kind == StudyUnitKind::route)
-        results[i].route = compute_route_record(config, data, u.width);
-      else
-        results[i].chain = compute_chain_record(config, data, u.width, u.chain);
+      results[i].record = compute_unit(config, data, order[i]);
+      if (store) store->save(order[i], results[i].record);
     } catch (...) {
       results[i].error = std::current_exception();
     }
@@ -215,11 +227,11 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
     const auto i = static_cast<std::size_t>(std::find(order.begin(), order.end(), u) - order.begin());
     if (results[i].error) std::rethrow_exception(results[i].error);
     if (u.kind == StudyUnitKind::prior)
-      out.priors.push_back(std::move(results[i].prior));
+      out.priors.push_back(std::move(results[i].record.prior));
     else if (u.kind == StudyUnitKind::route)
-      out.routes.push_back(std::move(results[i].route));
+      out.routes.push_back(std::move(results[i].record.route));
     else
-      out.chains.push_back(std::move(results[i].chain));
+      out.chains.push_back(std::move(results[i].record.chain));
   }
   return out;
 }

@@ -96,14 +96,33 @@ struct StudyRecords {
   std::vector<RouteRecord> routes; // in study order
 };
 
+// The record of one unit: the member of the unit's kind.
+struct UnitRecord {
+  PriorRecord prior;
+  ChainRecord chain;
+  RouteRecord route;
+};
+
+// Where finished units are kept beyond the process (validation/study_checkpoint.hpp).
+// compute_records asks `load` for every unit before the pool (true: `record` holds it and
+// the unit is not computed) and hands each unit it computes to `save` as soon as it is
+// done, from the pool's threads: `save` must be thread-safe.
+class UnitStore {
+ public:
+  virtual ~UnitStore() = default;
+  virtual bool load(const StudyUnit& unit, UnitRecord& record) = 0;
+  virtual void save(const StudyUnit& unit, const UnitRecord& record) = 0;
+};
+
 // Computes `units` of the study of `config` on `data` (validated here: ConfigError /
 // DataError): every unit from one parallel pool (OpenMP, one unit per thread at a time,
 // in schedule_units order), each unit single-threaded on its own streams, so the records
 // are bit-identical for any thread count and any split into shards. Progress: one stage,
 // "units", counted in units done (a route unit runs on its own thread too). The first failing unit's error (in study order) is
-// rethrown after the pool.
+// rethrown after the pool. With a `store`, the units it holds are taken from it and every
+// computed unit is saved into it (a failing save is that unit's error).
 StudyRecords compute_records(const core::Config& config, const core::Dataset& data,
-                             const std::vector<StudyUnit>& units, Observer& observer);
+                             const std::vector<StudyUnit>& units, Observer& observer, UnitStore* store = nullptr);
 
 // Joins parts into the records of the whole study (config: the first part's). Throws
 // DataError unless every part has the same config (run.output_dir and run.threads aside),

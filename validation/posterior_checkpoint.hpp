@@ -1,0 +1,34 @@
+#pragma once
+// The checkpoint of a posterior run (`kernelmc sample`, posterior.route = chains): each
+// finished chain, its sampling::ChainResult and everything its KernelObservables
+// accumulated, kept in <out>/checkpoint/units/chain_c<c>.bin (study_checkpoint.hpp's folder,
+// manifest and refusal rules), so that `kernelmc sample --resume <out>` runs only the
+// missing chains and writes the uninterrupted run's result bit for bit.
+#include <filesystem>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/dataset.hpp"
+#include "validation/posterior_run.hpp"
+#include "validation/study_checkpoint.hpp"
+
+namespace kernelmc::validation {
+
+class PosteriorCheckpoint final : public ChainStore {
+ public:
+  // CheckpointFolder's constructor for config.posterior.chains chains.
+  PosteriorCheckpoint(const std::filesystem::path& output_dir, const core::Config& config, const core::Dataset& data,
+                      bool resume);
+  // Chain `chain`'s stored result and observables (DataError naming the file if corrupt).
+  bool load(Eigen::Index chain, sampling::ChainResult& result, sampling::KernelObservables& observables) override;
+  void save(Eigen::Index chain, const sampling::ChainResult& result,
+            const sampling::KernelObservables& observables) override;
+  std::size_t loaded() const { return loaded_; }
+  void remove() const { folder_.remove(); }
+
+ private:
+  CheckpointFolder folder_;
+  std::size_t loaded_ = 0;  // load runs before the chains, on one thread
+};
+
+}  // namespace kernelmc::validation

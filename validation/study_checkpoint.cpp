@@ -1,0 +1,169 @@
+#include "validation/study_checkpoint.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/checkpoint_io.hpp"
+#include "core/error.hpp"
+#include "core/json_io.hpp"
+#include "core/version.hpp"
+
+namespace kernelmc::validation {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The config as far as results depend on it.
+core::Config comparable_config(core::Config config) {
+  config.run.output_dir.clear();
+  config.run.threads = 0;
+  return config;
+}
+
+std::string data_hash(const core::Dataset& data) {
+  core::BinaryWriter w;
+  w.matrix(data.inputs);
+  w.matrix(data.targets);
+  return core::hex64(core::fnv1a64(w.framed("")));
+}
+
+std::string unit_file_name(const StudyUnit& u) {
+  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width) + ".bin";
+  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width) + ".bin";
+  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain) + ".bin";
+}
+
+// "section.key" → value of every leaf of a config's JSON form.
+void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (!j.is_object()) {
+    out[prefix] = j.dump();
+    return;
+  }
+  for (const auto& [key, value] : j.items()) flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+}
+
+// The first config field whose value differs between the checkpoint's and this run's.
+std::string first_config_difference(const json& stored, const core::Config& config) {
+  std::map<std::string, std::string> before, now;
+  flatten(stored, "", before);
+  flatten(json::parse(core::to_json(comparable_config(config))), "", now);
+  for (const auto& [key, value] : now) {
+    const auto it = before.find(key);
+    if (it == before.end()) return key + " (not in the checkpoint)";
+    if (it->second != value) return key + " = " + it->second + " in the checkpoint, " + value + " now";
+  }
+  for (const auto& [key, value] : before)
+    if (!now.count(key)) return key + " (only in the checkpoint)";
+  return "a value that prints alike (compare the configs' TOML)";
+}
+
+json manifest_of(const std::string& command, const core::Config& config, const core::Dataset& data,
+                 const std::vector<std::string>& units) {
+  const core::Config comparable = comparable_config(config);
+  return {{"format", "kernelmc-study-checkpoint"},
+          {"format_version", kCheckpointFormatVersion},
+          {"kernelmc_version", kVersion},
+          {"command", command},
+          {"config_hash", core::hex64(core::fnv1a64(core::to_toml(comparable)))},
+          {"data_hash", data_hash(data)},
+          {"units", units},
+          {"config", json::parse(core::to_json(comparable))}};
+}
+
+std::string field_text(const json& manifest, const char* key, const fs::path& path) {
+  if (!manifest.contains(key)) throw DataError(path.string() + ": corrupt checkpoint manifest (no \"" + key + "\")");
+  return manifest.at(key).dump();
+}
+
+// ConfigError naming the first field of `expected` that `stored` does not share.
+void check_manifest(const json& stored, const json& expected, const core::Config& config, const fs::path& path) {
+  const std::string refused = "--resume: the checkpoint " + path.string() + " is not this run's: ";
+  for (const char* key : {"format", "format_version", "kernelmc_version", "command"}) {
+    if (field_text(stored, key, path) != expected.at(key).dump())
+      throw ConfigError(refused + key + " = " + field_text(stored, key, path) + " there, " + expected.at(key).dump() +
+                        " here");
+  }
+  if (field_text(stored, "config_hash", path) != expected.at("config_hash").dump())
+    throw ConfigError(refused + "config hash " + field_text(stored, "config_hash", path) + " there, " +
+                      expected.at("config_hash").dump() + " here (" +
+                      first_config_difference(stored.value("config", json::object()), config) + ")");
+  if (field_text(stored, "data_hash", path) != expected.at("data_hash").dump())
+    throw ConfigError(refused + "data hash " + field_text(stored, "data_hash", path) + " there, " +
+                      expected.at("data_hash").dump() + " here (the data's inputs or targets differ)");
+  if (field_text(stored, "units", path) != expected.at("units").dump())
+    throw ConfigError(refused + "its unit list differs (another --shard?): " + field_text(stored, "units", path));
+}
+
+json read_manifest(const fs::path& path) {
+  if (!fs::exists(path))
+    throw InputFileError("--resume: no checkpoint at " + path.string() +
+                         " (the run finished, or it never started in that directory)");
+  try {
+    return json::parse(core::read_text_file(path, "checkpoint manifest"));
+  } catch (const json::exception& e) {
+    throw DataError(path.string() + ": corrupt checkpoint manifest: " + e.what());
+  }
+}
+
+}  // namespace
+
+fs::path checkpoint_directory(const fs::path& output_dir) { return output_dir / "checkpoint"; }
+
+CheckpointFolder::CheckpointFolder(const fs::path& output_dir, const std::string& command, const core::Config& config,
+                                   const core::Dataset& data, const std::vector<std::string>& units, bool resume)
+    : directory_(checkpoint_directory(output_dir)) {
+  const json expected = manifest_of(command, config, data, units);
+  const fs::path manifest = directory_ / "manifest.json";
+  if (resume) {
+    check_manifest(read_manifest(manifest), expected, config, manifest);
+    return;
+  }
+  std::error_code ec;
+  fs::remove_all(directory_, ec);
+  core::write_file_durable(manifest, expected.dump(1) + "\n");
+}
+
+bool CheckpointFolder::read(const std::string& file, std::string& bytes) const {
+  if (!fs::exists(path(file))) return false;
+  bytes = core::read_text_file(path(file), "checkpoint unit");
+  return true;
+}
+
+void CheckpointFolder::write(const std::string& file, const std::string& bytes) const {
+  core::write_file_durable(path(file), bytes);
+}
+
+void CheckpointFolder::remove() const {
+  std::error_code ec;
+  fs::remove_all(directory_, ec);
+}
+
+namespace {
+
+std::vector<std::string> unit_names(const std::vector<StudyUnit>& units) {
+  std::vector<std::string> names;
+  for (const StudyUnit& u : units) names.push_back(unit_name(u));
+  return names;
+}
+
+}  // namespace
+
+StudyCheckpoint::StudyCheckpoint(const fs::path& output_dir, const std::string& command, const core::Config& config,
+                                 const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume)
+    : folder_(output_dir, command, config, data, unit_names(units), resume) {}
+
+bool StudyCheckpoint::load(const StudyUnit& unit, UnitRecord& record) {
+  std::string bytes;
+  if (!folder_.read(unit_file_name(unit), bytes)) return false;
+  record = decode_unit_record(unit, std::move(bytes), folder_.path(unit_file_name(unit)).string());
+  ++loaded_;
+  return true;
+}
+
+void StudyCheckpoint::save(const StudyUnit& unit, const UnitRecord& record) {
+  folder_.write(unit_file_name(unit), encode_unit_record(unit, record));
+}
+
+}  // namespace kernelmc::validation

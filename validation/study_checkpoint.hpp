@@ -1,0 +1,76 @@
+#pragma once
+// The checkpoint of a long run: for a validation study (`kernelmc validate`, also with
+// --shard) every finished unit (validation/study_units.hpp) is kept in <out>/checkpoint/ as soon as it is
+// done, so that `kernelmc validate --resume <out>` after a kill computes only the missing
+// units and, the units being deterministic, writes a result bit-identical to an
+// uninterrupted run's.
+//   manifest.json       format, kernelmc version, command, the config's and the data's
+//                       FNV-1a 64 hashes (core/checkpoint_io.hpp), the unit list, and the
+//                       config as TOML (to name what differs when a resume is refused);
+//   units/<unit>.bin    one framed binary record per finished unit (prior_N8, chain_N8_c0,
+//                       route_N8; chain_c0 for `kernelmc sample`, posterior_checkpoint.hpp),
+//                       written durably: a unit file is complete or absent.
+// The config hash leaves out run.output_dir and run.threads (results never depend on them);
+// the data hash covers the inputs and targets (a changed CSV is a different study).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/dataset.hpp"
+#include "validation/study_units.hpp"
+
+namespace kernelmc::validation {
+
+inline constexpr int kCheckpointFormatVersion = 1;
+
+// <output_dir>/checkpoint
+std::filesystem::path checkpoint_directory(const std::filesystem::path& output_dir);
+
+// The checkpoint folder of a run: its manifest and its unit files.
+class CheckpointFolder {
+ public:
+  // A new folder for `units` (resume = false: an old checkpoint folder in `output_dir` is
+  // replaced), or the one in `output_dir` opened to continue (resume = true). A resume is
+  // refused unless the checkpoint is this run's: InputFileError if there is none, DataError
+  // naming the file if the manifest is corrupt, ConfigError naming what differs (kernelmc
+  // version, command, the first differing config field, the data, the unit list).
+  CheckpointFolder(const std::filesystem::path& output_dir, const std::string& command, const core::Config& config,
+                   const core::Dataset& data, const std::vector<std::string>& units, bool resume);
+  // The bytes of units/<file>; false if there is no such file.
+  bool read(const std::string& file, std::string& bytes) const;
+  std::filesystem::path path(const std::string& file) const { return directory_ / "units" / file; }
+  // Writes units/<file> durably (core::write_file_durable); thread-safe for distinct files.
+  void write(const std::string& file, const std::string& bytes) const;
+  // Deletes the checkpoint folder (once the run's result is written).
+  void remove() const;
+
+ private:
+  std::filesystem::path directory_;
+};
+
+// The UnitStore of a validation study (compute_records): one file per finished unit.
+class StudyCheckpoint final : public UnitStore {
+ public:
+  // CheckpointFolder's constructor for the units of this call.
+  StudyCheckpoint(const std::filesystem::path& output_dir, const std::string& command, const core::Config& config,
+                  const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume);
+
+  // A unit's stored record (DataError naming the file if it is corrupt); false if absent.
+  bool load(const StudyUnit& unit, UnitRecord& record) override;
+  void save(const StudyUnit& unit, const UnitRecord& record) override;
+  // Units taken from the checkpoint so far.
+  std::size_t loaded() const { return loaded_; }
+  void remove() const { folder_.remove(); }
+
+ private:
+  CheckpointFolder folder_;
+  std::size_t loaded_ = 0;  // load runs before compute_records' pool, on one thread
+};
+
+// The checkpoint file of one unit, with its record encoded; and the record decoded from such
+// a file's bytes (DataError naming `source` if the bytes are not a complete record of `unit`).
+std::string encode_unit_record(const StudyUnit& unit, const UnitRecord& record);
+UnitRecord decode_unit_record(const StudyUnit& unit, std::string bytes, const std::string& source);
+
+}  // namespace kernelmc::validation
