@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/rng.hpp"
