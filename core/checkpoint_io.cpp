@@ -123,6 +123,7 @@ BinaryReader::BinaryReader(std::string frame, std::string_view magic, std::strin
 
 void BinaryReader::take(void* out, std::size_t count) {
   if (count > end_ - position_) throw DataError(source_ + ": corrupt checkpoint file (truncated payload)");
+  if (count == 0) return;  // an empty matrix: `out` may be null, which memcpy must not get
   std::memcpy(out, frame_.data() + position_, count);
   position_ += count;
 }
