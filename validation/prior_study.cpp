@@ -120,6 +120,57 @@ PriorLayerComparison compare_layer(Eigen::Index layer, Eigen::Index width, Eigen
   return out;
 }
 
+// The verdict on E[C]: the NNGP discrepancy's slope and from which width C_GP + μ is consistent.
+void write_mean_verdict(const PriorLayerScaling& s, std::ostringstream& verdict) {
+  verdict << "layer " << s.layer << ": ";
+  if (!s.shift_predicted) {
+    // C^(l−1) is deterministic here, so E[C^(l)] = C_GP exactly at every N (THEORY.md §3.1).
+    verdict << "E[C] = C_GP exactly (mu = 0); MC "
+            << (s.corrected_consistent ? "consistent at every width"
+                                       : "INCONSISTENT at some width (see p(GP))");
+  } else {
+    verdict << "|E - C_GP| slope ";
+    if (s.nngp_mean.valid())
+      verdict << fmt_fixed(s.nngp_mean.exponent) << " [" << fmt_fixed(s.nngp_mean.exponent_low) << ", "
+              << fmt_fixed(s.nngp_mean.exponent_high) << "]"
+              << (s.nngp_slope_ok ? " (1/N as predicted)" : " (NOT -1 +- 0.15)");
+    else
+      verdict << "unresolved (fewer than 3 widths above noise)";
+    verdict << "; C_GP + mu ";
+    if (s.corrected_consistent)
+      verdict << "consistent with MC at every width";
+    else if (s.corrected_consistent_from > 0)
+      verdict << "consistent with MC for N >= " << s.corrected_consistent_from;
+    else if (s.corrected_faster)
+      verdict << "residual falls faster than 1/N";
+    else
+      verdict << "DEVIATES at the largest width";
+  }
+}
+
+// N·Cov against N·Σ at the largest width, with the O(1/N) term extrapolated from the others.
+void scale_covariance(PriorLayerScaling& s, std::size_t index, const std::vector<PriorWidthResult>& widths,
+                      const std::vector<double>& N, const std::vector<double>& cov, const std::vector<double>& cov_se,
+                      std::ostringstream& verdict) {
+  s.covariance = fit_power_law(N, cov, cov_se);
+  // The O(1/N) term extrapolated from the smaller widths: c = weighted mean of N·excess.
+  double cw = 0.0, c = 0.0;
+  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
+    const double se = N[i] * cov_se[i];
+    if (se > 0.0 && std::isfinite(se)) {
+      cw += 1.0 / (se * se);
+      c += N[i] * cov[i] / (se * se);
+    }
+  }
+  c = cw > 0.0 ? c / cw : 0.0;
+  const auto& last = widths.back().layers[index].covariance_vs_theory;
+  s.covariance_allowance = 3.0 * last.frobenius_se + c / N.back();
+  s.covariance_consistent = last.excess_frobenius <= s.covariance_allowance;
+  verdict << "; N*Cov vs N*Sigma at N = " << widths.back().width << ": "
+          << (s.covariance_consistent ? "consistent" : "INCONSISTENT") << " (excess "
+          << fmt_fixed(last.excess_frobenius) << " <= 3 SE + c/N = " << fmt_fixed(s.covariance_allowance) << ")";
+}
+
 PriorLayerScaling scale_layer(std::size_t index, const std::vector<PriorWidthResult>& widths,
                               bool covariance_tracked) {
   PriorLayerScaling s;
@@ -152,50 +203,8 @@ PriorLayerScaling scale_layer(std::size_t index, const std::vector<PriorWidthRes
   s.corrected_faster = s.corrected_mean.valid() && s.corrected_mean.exponent_high < -1.0;
 
   std::ostringstream verdict;
-  verdict << "layer " << s.layer << ": ";
-  if (!s.shift_predicted) {
-    // C^(l−1) is deterministic here, so E[C^(l)] = C_GP exactly at every N (THEORY.md §3.1).
-    verdict << "E[C] = C_GP exactly (mu = 0); MC "
-            << (s.corrected_consistent ? "consistent at every width"
-                                       : "INCONSISTENT at some width (see p(GP))");
-  } else {
-    verdict << "|E - C_GP| slope ";
-    if (s.nngp_mean.valid())
-      verdict << fmt_fixed(s.nngp_mean.exponent) << " [" << fmt_fixed(s.nngp_mean.exponent_low) << ", "
-              << fmt_fixed(s.nngp_mean.exponent_high) << "]"
-              << (s.nngp_slope_ok ? " (1/N as predicted)" : " (NOT -1 +- 0.15)");
-    else
-      verdict << "unresolved (fewer than 3 widths above noise)";
-    verdict << "; C_GP + mu ";
-    if (s.corrected_consistent)
-      verdict << "consistent with MC at every width";
-    else if (s.corrected_consistent_from > 0)
-      verdict << "consistent with MC for N >= " << s.corrected_consistent_from;
-    else if (s.corrected_faster)
-      verdict << "residual falls faster than 1/N";
-    else
-      verdict << "DEVIATES at the largest width";
-  }
-
-  if (covariance_tracked) {
-    s.covariance = fit_power_law(N, cov, cov_se);
-    // The O(1/N) term extrapolated from the smaller widths: c = weighted mean of N·excess.
-    double cw = 0.0, c = 0.0;
-    for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
-      const double se = N[i] * cov_se[i];
-      if (se > 0.0 && std::isfinite(se)) {
-        cw += 1.0 / (se * se);
-        c += N[i] * cov[i] / (se * se);
-      }
-    }
-    c = cw > 0.0 ? c / cw : 0.0;
-    const auto& last = widths.back().layers[index].covariance_vs_theory;
-    s.covariance_allowance = 3.0 * last.frobenius_se + c / N.back();
-    s.covariance_consistent = last.excess_frobenius <= s.covariance_allowance;
-    verdict << "; N*Cov vs N*Sigma at N = " << widths.back().width << ": "
-            << (s.covariance_consistent ? "consistent" : "INCONSISTENT") << " (excess "
-            << fmt_fixed(last.excess_frobenius) << " <= 3 SE + c/N = " << fmt_fixed(s.covariance_allowance) << ")";
-  }
+  write_mean_verdict(s, verdict);
+  if (covariance_tracked) scale_covariance(s, index, widths, N, cov, cov_se, verdict);
   s.verdict = verdict.str();
   return s;
 }

@@ -121,13 +121,17 @@ using detail::gnuplot_script_frame;
 
 using Figure = detail::GnuplotFigure;
 
-Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const LayerValidation& lv) {
-  // The prediction closest to E_post[C] (smallest Frobenius discrepancy; all share ‖C_GP‖_F).
+// The prediction closest to E_post[C] (smallest Frobenius discrepancy; all share ‖C_GP‖_F).
+const TheoryComparison* closest_prediction(const LayerValidation& lv) {
   const TheoryComparison* best = nullptr;
   for (const TheoryComparison& tc : lv.comparisons)
     if (tc.quantity == "posterior_mean" && (!best || tc.frobenius < best->frobenius)) best = &tc;
-  Figure f;
-  f.base = "kernel_heatmap_layer" + std::to_string(lv.layer);
+  return best;
+}
+
+// The heatmaps' .dat: E_post, the closest prediction and the z-scores as three P×P blocks.
+std::string heatmap_data(const ValidationResult& r, const WidthValidation& w, const LayerValidation& lv,
+                         const TheoryComparison* best) {
   const Eigen::Index P = lv.posterior_mean.rows();
   const std::string l = std::to_string(lv.layer);
   const std::string label = theory_label(best->theory, best->quantity);
@@ -151,13 +155,19 @@ Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const
     data << "# index " << b << ": " << names[b] << "\n";
     write_matrix_block(data, *blocks[b]);
   }
-  f.data = data.str();
+  return data.str();
+}
 
+// The gnuplot body drawing the three panels from `file`.
+std::string heatmap_body(const ValidationResult& r, const WidthValidation& w, const LayerValidation& lv,
+                         const TheoryComparison* best, const std::string& file) {
+  const Eigen::Index P = lv.posterior_mean.rows();
+  const std::string l = std::to_string(lv.layer);
+  const std::string label = theory_label(best->theory, best->quantity);
   // Kernel panels share one colour scale; z uses a symmetric diverging one.
   const double lo = std::min(lv.posterior_mean.minCoeff(), best->prediction.minCoeff());
   const double hi = std::max(lv.posterior_mean.maxCoeff(), best->prediction.maxCoeff());
   const double zmax = std::max(best->z.cwiseAbs().maxCoeff(), best->bonferroni_z);
-  const std::string file = gnuplot_quoted(f.base + ".dat");
   // Inputs numbered 1..P as in the .dat header; about eight tics per axis.
   const std::string image = " matrix using ($1 + 1):($2 + 1):3 with image notitle\n";
   const Eigen::Index tic_step = std::max<Eigen::Index>(1, (P + 7) / 8);
@@ -184,11 +194,22 @@ Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const
                                            ", max |z| = " + short_number(best->max_abs_z))
        << "\n"
        << "  plot " << file << " index 2" << image;
+  return body.str();
+}
+
+Figure kernel_heatmap(const ValidationResult& r, const WidthValidation& w, const LayerValidation& lv) {
+  const TheoryComparison* best = closest_prediction(lv);
+  Figure f;
+  f.base = "kernel_heatmap_layer" + std::to_string(lv.layer);
+  const std::string l = std::to_string(lv.layer);
+  const std::string label = theory_label(best->theory, best->quantity);
+  f.data = heatmap_data(r, w, lv, best);
   const std::string comment =
       "# kernelmc validate: heatmaps of the layer " + l + " kernel at N = " + std::to_string(w.width) +
       ": Monte Carlo E_post[C], the closest theory (" + label + ") on the same colour scale, and the per-entry\n"
       "# z-scores (blue negative, red positive; |z| above the Bonferroni threshold is significant).\n";
-  f.script = gnuplot_script_frame(f.base, comment, 1500, 520, body.str());
+  f.script =
+      gnuplot_script_frame(f.base, comment, 1500, 520, heatmap_body(r, w, lv, best, gnuplot_quoted(f.base + ".dat")));
   return f;
 }
 
@@ -343,6 +364,53 @@ Figure discrepancy_figure(const ValidationResult& r) {
 
 // ------------------------------------------- figure 3: adaptation along the target
 
+// Layer li's block of the .dat (one row per width) and its panel in the gnuplot body.
+void add_adaptation_layer(const ValidationResult& r, const std::vector<std::size_t>& order,
+                          const std::vector<double>& N, std::size_t li, const std::string& file,
+                          std::ostringstream& data, std::ostringstream& body) {
+  const Eigen::Index layer = r.widths[order.front()].layers[li].layer;
+  const std::string l = std::to_string(layer);
+  const std::vector<std::string> theories = theories_of(r, li, "adaptation");
+  if (li) data << "\n\n";
+  data << "# index " << li << ": layer " << l << "\n";
+  std::vector<std::string> columns = {"N", "gate_passed", "measured", "measured_se"};
+  for (const std::string& t : theories) columns.push_back(t);
+  data << column_header(columns);
+  bool any_passed = false, any_failed = false;
+  std::vector<std::vector<double>> predicted(theories.size());
+  for (std::size_t wi = 0; wi < order.size(); ++wi) {
+    const WidthValidation& w = r.widths[order[wi]];
+    const LayerValidation& lv = w.layers[li];
+    std::vector<double> row = {N[wi], w.gate.passed ? 1.0 : 0.0, lv.target_adaptation, lv.target_adaptation_se};
+    (w.gate.passed ? any_passed : any_failed) = true;
+    for (std::size_t t = 0; t < theories.size(); ++t) {
+      const TheoryComparison* tc = w.compared ? find_comparison(lv, theories[t], "adaptation") : nullptr;
+      const double v = tc ? tc->target_adaptation : kNaN;
+      predicted[t].push_back(v);
+      row.push_back(v);
+    }
+    data << row_text(row);
+  }
+  const std::string index = " index " + std::to_string(li);
+  std::vector<std::string> items;
+  if (any_passed)
+    items.push_back(file + index +
+                    " using 1:($2 == 1 ? $3 : NaN):4 with yerrorbars pt 7 ps 0.9 lc rgb 'black' title 'Monte Carlo'");
+  if (any_failed)
+    items.push_back(file + index +
+                    " using 1:($2 == 0 ? $3 : NaN):4 with yerrorbars pt 6 ps 0.9 lc rgb 'gray50' "
+                    "title 'Monte Carlo (gate failed)'");
+  for (std::size_t t = 0; t < theories.size(); ++t) {
+    if (!any_finite(predicted[t])) continue;
+    items.push_back(file + index + " using 1:" + std::to_string(5 + t) + " with linespoints pt 5 ps 0.6 lc " +
+                    std::to_string(theory_colour(theories[t])) + " title " +
+                    gnuplot_quoted(theory_label(theories[t], "adaptation")));
+  }
+  body << "  set title " << gnuplot_quoted("layer " + l) << "\n  plot ";
+  for (std::size_t i = 0; i < items.size(); ++i) body << (i ? ", " : "") << items[i];
+  body << "\n";
+}
+
 Figure target_adaptation_figure(const ValidationResult& r) {
   const std::vector<std::size_t> order = widths_by_size(r, false);
   std::vector<double> N;
@@ -360,49 +428,7 @@ Figure target_adaptation_figure(const ValidationResult& r) {
        << gnuplot_quoted("kernelmc validate: adaptation along the target; " + setting_summary(r)) << "\n"
        << width_axis(N, true) << "  set ylabel 'N y^T Delta C y / |y|^2'\n  set key top right font ',8'\n"
        << "  set grid\n  set xzeroaxis\n  set bars small\n";
-  for (std::size_t li = 0; li < layers; ++li) {
-    const Eigen::Index layer = r.widths[order.front()].layers[li].layer;
-    const std::string l = std::to_string(layer);
-    const std::vector<std::string> theories = theories_of(r, li, "adaptation");
-    if (li) data << "\n\n";
-    data << "# index " << li << ": layer " << l << "\n";
-    std::vector<std::string> columns = {"N", "gate_passed", "measured", "measured_se"};
-    for (const std::string& t : theories) columns.push_back(t);
-    data << column_header(columns);
-    bool any_passed = false, any_failed = false;
-    std::vector<std::vector<double>> predicted(theories.size());
-    for (std::size_t wi = 0; wi < order.size(); ++wi) {
-      const WidthValidation& w = r.widths[order[wi]];
-      const LayerValidation& lv = w.layers[li];
-      std::vector<double> row = {N[wi], w.gate.passed ? 1.0 : 0.0, lv.target_adaptation, lv.target_adaptation_se};
-      (w.gate.passed ? any_passed : any_failed) = true;
-      for (std::size_t t = 0; t < theories.size(); ++t) {
-        const TheoryComparison* tc = w.compared ? find_comparison(lv, theories[t], "adaptation") : nullptr;
-        const double v = tc ? tc->target_adaptation : kNaN;
-        predicted[t].push_back(v);
-        row.push_back(v);
-      }
-      data << row_text(row);
-    }
-    const std::string index = " index " + std::to_string(li);
-    std::vector<std::string> items;
-    if (any_passed)
-      items.push_back(file + index +
-                      " using 1:($2 == 1 ? $3 : NaN):4 with yerrorbars pt 7 ps 0.9 lc rgb 'black' title 'Monte Carlo'");
-    if (any_failed)
-      items.push_back(file + index +
-                      " using 1:($2 == 0 ? $3 : NaN):4 with yerrorbars pt 6 ps 0.9 lc rgb 'gray50' "
-                      "title 'Monte Carlo (gate failed)'");
-    for (std::size_t t = 0; t < theories.size(); ++t) {
-      if (!any_finite(predicted[t])) continue;
-      items.push_back(file + index + " using 1:" + std::to_string(5 + t) + " with linespoints pt 5 ps 0.6 lc " +
-                      std::to_string(theory_colour(theories[t])) + " title " +
-                      gnuplot_quoted(theory_label(theories[t], "adaptation")));
-    }
-    body << "  set title " << gnuplot_quoted("layer " + l) << "\n  plot ";
-    for (std::size_t i = 0; i < items.size(); ++i) body << (i ? ", " : "") << items[i];
-    body << "\n";
-  }
+  for (std::size_t li = 0; li < layers; ++li) add_adaptation_layer(r, order, N, li, file, data, body);
   f.data = data.str();
   const std::string comment =
       "# kernelmc validate: adaptation along the target N y^T Delta C y/|y|^2 per layer against N (log axis):\n"

@@ -153,6 +153,55 @@ fs::path write_records(const StudyRecords& records, const fs::path& directory) {
   return path;
 }
 
+namespace {
+
+// One prior record of the manifest (`j`) and its .npy files, for L layers.
+PriorRecord read_prior_record(const json& j, const fs::path& directory, const fs::path& path, Eigen::Index L) {
+  PriorRecord p;
+  p.width = field<Eigen::Index>(j, "width", path);
+  p.networks = field<Eigen::Index>(j, "networks", path);
+  p.seconds = field<double>(j, "seconds", path);
+  const fs::path mean_path = directory / field<std::string>(j, "mean", path);
+  const NpyArray mean = read_npy(mean_path);
+  if (mean.shape.size() != 2 || mean.shape[0] != L) throw DataError(mean_path.string() + ": expected L × K");
+  for (Eigen::Index l = 0; l < L; ++l)
+    p.mean.push_back(Eigen::Map<const Eigen::VectorXd>(mean.values.data() + l * mean.shape[1], mean.shape[1]));
+  const fs::path cov_path = directory / field<std::string>(j, "covariance", path);
+  p.covariance = unstack(read_npy(cov_path), cov_path);
+  if (static_cast<Eigen::Index>(p.covariance.size()) != L) throw DataError(cov_path.string() + ": expected L layers");
+  return p;
+}
+
+// One chain record of the manifest (`j`) and its .npy files, for L layers.
+ChainRecord read_chain_record(const json& j, const fs::path& directory, const fs::path& path, Eigen::Index L) {
+  ChainRecord c;
+  c.width = field<Eigen::Index>(j, "width", path);
+  c.chain = field<Eigen::Index>(j, "chain", path);
+  c.summary_defined = field<std::array<bool, 3>>(j, "summary_defined", path);
+  c.step_size = field<double>(j, "step_size", path);
+  c.mean_accept_stat = field<double>(j, "mean_accept_stat", path);
+  c.sampling_transitions = field<Eigen::Index>(j, "sampling_transitions", path);
+  c.divergences = field<Eigen::Index>(j, "divergences", path);
+  c.warmup_divergences = field<Eigen::Index>(j, "warmup_divergences", path);
+  c.max_tree_depth_hits = field<Eigen::Index>(j, "max_tree_depth_hits", path);
+  c.gradient_evaluations = field<double>(j, "gradient_evaluations", path);
+  c.seconds = field<double>(j, "seconds", path);
+  const fs::path bm = directory / field<std::string>(j, "batch_means", path);
+  c.batch_means = unstack(read_npy(bm), bm);
+  const fs::path su = directory / field<std::string>(j, "summaries", path);
+  c.summaries = unstack(read_npy(su), su);
+  const fs::path bs = directory / field<std::string>(j, "batch_sizes", path);
+  c.batch_sizes = vector_of(read_npy(bs), bs);
+  const fs::path en = directory / field<std::string>(j, "energy", path);
+  c.energy = vector_of(read_npy(en), en);
+  if (static_cast<Eigen::Index>(c.batch_means.size()) != L || static_cast<Eigen::Index>(c.summaries.size()) != L ||
+      c.batch_means.front().cols() != c.batch_sizes.size())
+    throw DataError(bm.string() + ": array shapes do not match the config");
+  return c;
+}
+
+}  // namespace
+
 StudyRecords read_records(const fs::path& directory) {
   const fs::path path = directory / "records.json";
   const std::string text = core::read_text_file(path, "validation records manifest");
@@ -179,47 +228,10 @@ StudyRecords read_records(const fs::path& directory) {
                        field<Eigen::Index>(u, "width", path), field<Eigen::Index>(u, "chain", path)});
   }
   const Eigen::Index L = r.config.model.depth;
-  for (const json& j : field<json>(manifest, "priors", path)) {
-    PriorRecord p;
-    p.width = field<Eigen::Index>(j, "width", path);
-    p.networks = field<Eigen::Index>(j, "networks", path);
-    p.seconds = field<double>(j, "seconds", path);
-    const fs::path mean_path = directory / field<std::string>(j, "mean", path);
-    const NpyArray mean = read_npy(mean_path);
-    if (mean.shape.size() != 2 || mean.shape[0] != L) throw DataError(mean_path.string() + ": expected L × K");
-    for (Eigen::Index l = 0; l < L; ++l)
-      p.mean.push_back(Eigen::Map<const Eigen::VectorXd>(mean.values.data() + l * mean.shape[1], mean.shape[1]));
-    const fs::path cov_path = directory / field<std::string>(j, "covariance", path);
-    p.covariance = unstack(read_npy(cov_path), cov_path);
-    if (static_cast<Eigen::Index>(p.covariance.size()) != L) throw DataError(cov_path.string() + ": expected L layers");
-    r.priors.push_back(std::move(p));
-  }
-  for (const json& j : field<json>(manifest, "chains", path)) {
-    ChainRecord c;
-    c.width = field<Eigen::Index>(j, "width", path);
-    c.chain = field<Eigen::Index>(j, "chain", path);
-    c.summary_defined = field<std::array<bool, 3>>(j, "summary_defined", path);
-    c.step_size = field<double>(j, "step_size", path);
-    c.mean_accept_stat = field<double>(j, "mean_accept_stat", path);
-    c.sampling_transitions = field<Eigen::Index>(j, "sampling_transitions", path);
-    c.divergences = field<Eigen::Index>(j, "divergences", path);
-    c.warmup_divergences = field<Eigen::Index>(j, "warmup_divergences", path);
-    c.max_tree_depth_hits = field<Eigen::Index>(j, "max_tree_depth_hits", path);
-    c.gradient_evaluations = field<double>(j, "gradient_evaluations", path);
-    c.seconds = field<double>(j, "seconds", path);
-    const fs::path bm = directory / field<std::string>(j, "batch_means", path);
-    c.batch_means = unstack(read_npy(bm), bm);
-    const fs::path su = directory / field<std::string>(j, "summaries", path);
-    c.summaries = unstack(read_npy(su), su);
-    const fs::path bs = directory / field<std::string>(j, "batch_sizes", path);
-    c.batch_sizes = vector_of(read_npy(bs), bs);
-    const fs::path en = directory / field<std::string>(j, "energy", path);
-    c.energy = vector_of(read_npy(en), en);
-    if (static_cast<Eigen::Index>(c.batch_means.size()) != L || static_cast<Eigen::Index>(c.summaries.size()) != L ||
-        c.batch_means.front().cols() != c.batch_sizes.size())
-      throw DataError(bm.string() + ": array shapes do not match the config");
-    r.chains.push_back(std::move(c));
-  }
+  for (const json& j : field<json>(manifest, "priors", path))
+    r.priors.push_back(read_prior_record(j, directory, path, L));
+  for (const json& j : field<json>(manifest, "chains", path))
+    r.chains.push_back(read_chain_record(j, directory, path, L));
   if (r.priors.size() + r.chains.size() != r.units.size())
     throw DataError(path.string() + ": the records do not match the unit list");
   return r;
