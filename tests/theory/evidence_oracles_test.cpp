@@ -19,7 +19,7 @@ namespace {
 
 TEST(EvidenceOracles, LinearRegressionWeightSpaceEqualsFunctionSpace) {
   core::Engine engine = core::make_stream(3, core::StreamPurpose::test, 0, 0);
-  for (const auto [P, n] : {std::pair<Eigen::Index, Eigen::Index>{5, 3}, {3, 7}}) {
+  for (const auto& [P, n] : {std::pair<Eigen::Index, Eigen::Index>{5, 3}, {3, 7}}) {
     const Eigen::MatrixXd A = core::standard_normal_matrix(engine, P, n);
     const Eigen::VectorXd y = core::standard_normal_matrix(engine, P, 1).col(0);
     const LinearGaussianPosterior post = bayesian_linear_regression(A, y, 0.4);
@@ -65,7 +65,7 @@ TEST(EvidenceOracles, DeepLinearOneLayerMatchesDirectIntegralInU) {
       return std::exp(log_gamma + gaussian_log_density(c.y, S));
     };
     double z = 0.0;
-    for (const auto [a, b] : {std::pair{0.0, 0.5}, {0.5, 2.0}, {2.0, 8.0}, {8.0, 60.0}})
+    for (const auto& [a, b] : {std::pair{0.0, 0.5}, {0.5, 2.0}, {2.0, 8.0}, {8.0, 60.0}})
       z += boost::math::quadrature::gauss_kronrod<double, 61>::integrate(integrand, a, b, 15, 1e-12);
     // Both integrals to ≤ 1e-9 relative (the oracle's accepted Gauss–Kronrod error; the
     // direct rule's is smaller). Tolerance 1e-8 on log Z.
