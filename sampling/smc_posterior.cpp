@@ -17,11 +17,9 @@ namespace kernelmc::sampling {
 
 namespace {
 
-// Σ_i a_i C_i^(l) over the particles (columns) for coefficients a: kernels computed in
-// parallel into per-particle slots, summed in particle order (bit-identical for any thread
-// count).
-core::KernelStack weighted_kernel_sum(const core::ModelSpec& spec, const core::Dataset& data,
-                                      const Eigen::MatrixXd& particles, const Eigen::VectorXd& coefficients) {
+// C^(l) of every particle (column), computed in parallel into per-particle slots.
+std::vector<core::KernelStack> particle_kernels(const core::ModelSpec& spec, const core::Dataset& data,
+                                                const Eigen::MatrixXd& particles) {
   const Eigen::Index n = particles.cols();
   std::vector<core::KernelStack> per_particle(static_cast<std::size_t>(n));
 #pragma omp parallel
@@ -30,20 +28,16 @@ core::KernelStack weighted_kernel_sum(const core::ModelSpec& spec, const core::D
 #pragma omp for schedule(static)
     for (Eigen::Index i = 0; i < n; ++i) per_particle[static_cast<std::size_t>(i)] = posterior.kernels(particles.col(i));
   }
-  core::KernelStack sum = core::zero_kernel_stack(spec.depth() + 1, data.size());
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const core::KernelStack& k = per_particle[static_cast<std::size_t>(i)];
-    for (Eigen::Index l = 1; l <= sum.top_layer(); ++l) sum.layer(l) += coefficients(i) * k.layer(l);
-  }
-  return sum;
+  return per_particle;
 }
 
-// Adds Σ_i (w̃_i − 1/n) C_i^(l), the same-draw estimate of E_β'[C] − E_β[C], to `delta`.
-void add_step_adaptation(const core::ModelSpec& spec, const core::Dataset& data, const Eigen::MatrixXd& particles,
-                         const Eigen::VectorXd& weights, core::KernelStack& delta) {
-  const Eigen::VectorXd centred = weights.array() - 1.0 / static_cast<double>(weights.size());
-  const core::KernelStack step = weighted_kernel_sum(spec, data, particles, centred);
-  for (Eigen::Index l = 1; l <= delta.top_layer(); ++l) delta.layer(l) += step.layer(l);
+// Adds Σ_i a_i C_i^(l) to `sum`, in particle order (bit-identical for any thread count).
+void add_weighted_sum(const std::vector<core::KernelStack>& kernels, const Eigen::VectorXd& coefficients,
+                      core::KernelStack& sum) {
+  for (std::size_t i = 0; i < kernels.size(); ++i) {
+    for (Eigen::Index l = 1; l <= sum.top_layer(); ++l)
+      sum.layer(l) += coefficients(static_cast<Eigen::Index>(i)) * kernels[i].layer(l);
+  }
 }
 
 // The mean over runs of the runs' kernel stacks.
@@ -79,15 +73,21 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
   double acceptance = 0.0;
   Eigen::Index moves = 0;
   for (Eigen::Index r = 0; r < settings.replicates; ++r) {
-    core::KernelStack delta = core::zero_kernel_stack(spec.depth() + 1, data.size());
+    // The first step reweights the β = 0 population itself: its kernels give E_prior too.
+    core::KernelStack prior = core::zero_kernel_stack(spec.depth() + 1, data.size());
+    core::KernelStack delta = prior;
+    bool first_step = true;
     const SmcResult run = run_tempered_smc(
         base, offset, settings.smc, static_cast<std::uint64_t>(r),
         [&](const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights) {
-          add_step_adaptation(spec, data, particles, weights, delta);
+          const std::vector<core::KernelStack> kernels = particle_kernels(spec, data, particles);
+          const double uniform = 1.0 / static_cast<double>(weights.size());
+          if (first_step) add_weighted_sum(kernels, Eigen::VectorXd::Constant(weights.size(), uniform), prior);
+          first_step = false;
+          core::KernelStack step = core::zero_kernel_stack(spec.depth() + 1, data.size());
+          add_weighted_sum(kernels, (weights.array() - uniform).matrix(), step);
+          for (Eigen::Index l = 1; l <= delta.top_layer(); ++l) delta.layer(l) += step.layer(l);
         });
-    const Eigen::Index n = run.initial_particles.cols();
-    core::KernelStack prior = weighted_kernel_sum(spec, data, run.initial_particles,
-                                                  Eigen::VectorXd::Constant(n, 1.0 / static_cast<double>(n)));
     core::KernelStack posterior = prior;
     for (Eigen::Index l = 1; l <= posterior.top_layer(); ++l) posterior.layer(l) += delta.layer(l);
     result.kernels.prior_replicates.push_back(std::move(prior));

@@ -35,7 +35,8 @@ PriorRecord compute_prior_record(const core::Config& config, const core::Dataset
                                                  .batches = std::min(kPriorBatches, config.validation.prior_networks),
                                                  .seed = config.run.seed,
                                                  .track_covariance = full_covariance,
-                                                 .projection = target_functional(data.targets)};
+                                                 .projection = full_covariance ? Eigen::MatrixXd()
+                                                                               : Eigen::MatrixXd(target_functional(data.targets))};
   const sampling::PriorKernelStatistics stats = sampling::sample_prior_statistics(spec, data.inputs, settings, {});
   PriorRecord r;
   r.width = width;
@@ -43,8 +44,10 @@ PriorRecord compute_prior_record(const core::Config& config, const core::Dataset
   for (Eigen::Index l = 2; l <= stats.top_layer(); ++l) {
     const sampling::MeanCovarianceAccumulator pooled = stats.pooled(l);
     r.mean.push_back(pooled.mean());
+    // A chain study keeps the full covariance (its target variance is uᵀΣu), a route study
+    // only the target projection's variance.
     if (full_covariance) r.covariance.push_back(pooled.covariance());
-    r.target_variance.push_back(stats.pooled_projection(l).covariance()(0, 0));
+    else r.target_variance.push_back(stats.pooled_projection(l).covariance()(0, 0));
   }
   r.seconds = seconds_since(start);
   return r;

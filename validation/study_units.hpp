@@ -63,7 +63,7 @@ struct PriorRecord {
   // [l−2]: unbiased covariance of those entries, K×K; empty in a route study (there the
   // route gives every estimate, and the K² work per network would dominate at large P).
   std::vector<Eigen::MatrixXd> covariance;
-  std::vector<double> target_variance;      // [l−2]: Var⟨T, C^(l)⟩, T = YYᵀ/‖Y‖²_F (not in records files)
+  std::vector<double> target_variance;      // [l−2]: Var⟨T, C^(l)⟩, T = YYᵀ/‖Y‖²_F; route studies only
   double seconds = 0.0;                     // wall time (not reproducible)
 };
 
