@@ -161,14 +161,26 @@ OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const Eigen::
                                       const core::TheorySettings& settings, std::uint64_t seed) {
   check_one_loop_inputs(spec, inputs, targets);
   core::validate(settings);
-  const Eigen::Index top = spec.depth() + 1;
-  const Eigen::Index n = inputs.rows();
   const OneLoopRouteChoice route =
       choose_one_loop_route(spec, nngp_kernels(spec, inputs, settings.quadrature_tolerance), settings, false);
   if (route.route == OneLoopRoute::operator_form)
     return operator_one_loop(spec, inputs, targets, settings, seed).one_loop;
 
   PriorMoments prior = prior_moments(spec, inputs, settings, seed);
+  const PriorCovarianceReplicates covariance = prior_covariance_replicates(spec, prior.nngp, settings, seed);
+  return one_loop_prediction(spec, std::move(prior), covariance, targets, settings);
+}
+
+OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, PriorMoments prior,
+                                      const PriorCovarianceReplicates& covariance,
+                                      const Eigen::Ref<const Eigen::MatrixXd>& targets,
+                                      const core::TheorySettings& settings) {
+  const Eigen::Index top = spec.depth() + 1;
+  const Eigen::Index n = prior.nngp.layer(1).rows();
+  if (prior.nngp.top_layer() != top || targets.rows() > n)
+    throw DataError("one_loop: prior moments of layers 1.." + std::to_string(prior.nngp.top_layer()) + " on " +
+                    std::to_string(n) + " inputs do not fit a depth-" + std::to_string(spec.depth()) +
+                    " model with " + std::to_string(targets.rows()) + " training targets");
   OneLoopPrediction out;
   out.method_used = prior.method_used;
   out.nngp = std::move(prior.nngp);
@@ -182,8 +194,7 @@ OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const Eigen::
   for (Eigen::Index l = 2; l <= top; ++l)
     out.tilts.layer(l) = gradients.layer(l) / static_cast<double>(spec.width(l - 1));
 
-  AdaptationEstimate adaptation =
-      first_order_adaptation(prior_covariance_replicates(spec, out.nngp, settings, seed), gradients);
+  AdaptationEstimate adaptation = first_order_adaptation(covariance, gradients);
   out.adaptation = std::move(adaptation.value);
   out.adaptation_standard_error = std::move(adaptation.standard_error);
 

@@ -31,6 +31,7 @@
 #include "theory/gp_likelihood.hpp"
 #include "theory/jacobian_operators.hpp"
 #include "theory/prior_covariance.hpp"
+#include "theory/prior_moments.hpp"
 
 namespace kernelmc::theory {
 
@@ -126,5 +127,15 @@ OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const core::D
 OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs,
                                       const Eigen::Ref<const Eigen::MatrixXd>& targets,
                                       const core::TheorySettings& settings, std::uint64_t seed);
+
+// The explicit route's kernels from prior statistics already computed on the P + T inputs:
+// `prior` = prior_moments(spec, inputs, settings, seed) and `covariance` =
+// prior_covariance_replicates(spec, prior.nngp, settings, seed), the numbers the overloads
+// above compute on that route. A caller that also needs the one-loop predictions
+// (one_loop_gp_prediction's overload taking them) computes them once.
+OneLoopPrediction one_loop_prediction(const core::ModelSpec& spec, PriorMoments prior,
+                                      const PriorCovarianceReplicates& covariance,
+                                      const Eigen::Ref<const Eigen::MatrixXd>& targets,
+                                      const core::TheorySettings& settings);
 
 }  // namespace kernelmc::theory

@@ -289,29 +289,45 @@ OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const co
 
   require_explicit_route(spec, X, settings);
   const PriorMoments prior = prior_moments(spec, X, settings, seed);
+  if (route == PredictionRoute::gradient_hessian)
+    return one_loop_gp_prediction(spec, data, test_inputs, prior,
+                                  prior_covariance_replicates(spec, prior.nngp, settings, seed));
+  if (prior.method_used != core::FourPointMethod::quadrature)
+    throw ConfigError("theory.four_point = " + std::string(core::four_point_method_name(prior.method_used)) +
+                      ": the superposition route needs the explicit quadrature covariance (P + T <= "
+                      "theory.quadrature_max_points)");
+  const Eigen::MatrixXd& C = prior.nngp.layer(top);
+  OneLoopGpPrediction out;
+  out.method_used = prior.method_used;
+  out.nngp = gp_prediction(C, Y, kappa);
+  out.mean_standard_error = Eigen::MatrixXd::Zero(test_inputs.rows(), Y.cols());
+  out.variance_standard_error = Eigen::MatrixXd::Zero(test_inputs.rows(), Y.cols());
+  const PredictiveMoments moments = superposition_prediction(
+      C, Y, kappa, prior.mean_shift.layer(top), prior.covariance[static_cast<std::size_t>(top - 1)]);
+  out.mean = moments.mean;
+  out.variance = moments.variance;
+  return out;
+}
+
+OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const core::Dataset& data,
+                                           const Eigen::Ref<const Eigen::MatrixXd>& test_inputs,
+                                           const PriorMoments& prior, const PriorCovarianceReplicates& covariance) {
+  check_test_inputs(spec, data, test_inputs);
+  const Eigen::Index top = spec.depth() + 1;
+  const Eigen::Index T = test_inputs.rows();
+  if (prior.nngp.top_layer() != top || prior.nngp.layer(top).rows() != data.size() + T)
+    throw DataError("one_loop_gp_prediction: prior moments on " + std::to_string(prior.nngp.layer(1).rows()) +
+                    " inputs do not fit " + std::to_string(data.size()) + " training and " + std::to_string(T) +
+                    " test points of a depth-" + std::to_string(spec.depth()) + " model");
+  const Eigen::MatrixXd& Y = data.targets;
+  const double kappa = spec.kappa;
   const Eigen::MatrixXd& C = prior.nngp.layer(top);
   const Eigen::MatrixXd& mu = prior.mean_shift.layer(top);
   OneLoopGpPrediction out;
   out.method_used = prior.method_used;
   out.nngp = gp_prediction(C, Y, kappa);
-  const Eigen::Index T = test_inputs.rows();
-  const Eigen::Index D = Y.cols();
-  out.mean_standard_error = Eigen::MatrixXd::Zero(T, D);
-  out.variance_standard_error = Eigen::MatrixXd::Zero(T, D);
-
-  if (route == PredictionRoute::superposition) {
-    if (prior.method_used != core::FourPointMethod::quadrature)
-      throw ConfigError("theory.four_point = " + std::string(core::four_point_method_name(prior.method_used)) +
-                        ": the superposition route needs the explicit quadrature covariance (P + T <= "
-                        "theory.quadrature_max_points)");
-    const PredictiveMoments moments = superposition_prediction(C, Y, kappa, mu, prior.covariance[static_cast<std::size_t>(top - 1)]);
-    out.mean = moments.mean;
-    out.variance = moments.variance;
-    return out;
-  }
 
   // Gradient/Hessian route, once per replicate of Σ (δC = Σ[∇ℓ] with the same replicate).
-  const PriorCovarianceReplicates covariance = prior_covariance_replicates(spec, prior.nngp, settings, seed);
   const Eigen::MatrixXd G = likelihood_gradient(C, Y, kappa);
   const Eigen::Index B = static_cast<Eigen::Index>(covariance.replicates.size());
   std::vector<PredictiveCorrections> runs(static_cast<std::size_t>(B));

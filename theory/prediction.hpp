@@ -37,6 +37,8 @@
 #include "core/settings/fb.hpp"
 #include "core/settings/theory.hpp"
 #include "theory/fb_solver.hpp"
+#include "theory/one_loop.hpp"
+#include "theory/prior_moments.hpp"
 
 namespace kernelmc::theory {
 
@@ -144,5 +146,14 @@ OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const co
                                            const Eigen::Ref<const Eigen::MatrixXd>& test_inputs,
                                            const core::TheorySettings& settings, std::uint64_t seed,
                                            PredictionRoute route = PredictionRoute::gradient_hessian);
+
+// The gradient/Hessian route from prior statistics already computed on the augmented
+// inputs: `prior` = prior_moments(spec, augmented_inputs(data, test_inputs), settings,
+// seed) and `covariance` = prior_covariance_replicates(spec, prior.nngp, settings, seed),
+// the numbers the overload above computes (with theory/one_loop's overload taking them, a
+// caller computes them once for both). DataError if `prior` is not on P + T inputs.
+OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const core::Dataset& data,
+                                           const Eigen::Ref<const Eigen::MatrixXd>& test_inputs,
+                                           const PriorMoments& prior, const PriorCovarianceReplicates& covariance);
 
 }  // namespace kernelmc::theory

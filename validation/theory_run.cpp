@@ -199,10 +199,14 @@ void run_explicit_one_loop(TheoryRunResult& r, const core::Dataset& data, const 
     explicit_quadrature_one_loop(r, prior, settings);
     return;
   }
-  const theory::OneLoopPrediction one = theory::one_loop_prediction(r.spec, X, r.targets, settings, seed);
-  fill_one_loop_layers(r, one.tilts, one.adaptation, one.adaptation_standard_error);
-  const theory::OneLoopGpPrediction gp = theory::one_loop_gp_prediction(r.spec, data, r.test.inputs, settings, seed);
+  // The prior moments and their Σ replicates once, for both the kernels and the predictions.
+  const theory::PriorCovarianceReplicates covariance =
+      theory::prior_covariance_replicates(r.spec, prior.nngp, settings, seed);
+  const theory::OneLoopGpPrediction gp = theory::one_loop_gp_prediction(r.spec, data, r.test.inputs, prior, covariance);
   r.one_loop_prediction = {gp.mean, gp.variance, gp.mean_standard_error, gp.variance_standard_error};
+  const theory::OneLoopPrediction one =
+      theory::one_loop_prediction(r.spec, std::move(prior), covariance, r.targets, settings);
+  fill_one_loop_layers(r, one.tilts, one.adaptation, one.adaptation_standard_error);
 }
 
 // Summaries of Σ^(l) from its pair-local entries on the training block (the operator route):

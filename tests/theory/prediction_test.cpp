@@ -347,5 +347,41 @@ TEST(Prediction, SuperpositionRouteNeedsQuadratureCovariance) {
   }
 }
 
+TEST(Prediction, PrecomputedPriorStatisticsGiveTheSameNumbers) {
+  // The overloads taking prior_moments and prior_covariance_replicates (computed once by a
+  // caller that needs both the kernels and the predictions) must give bit for bit what the
+  // seed-taking overloads compute themselves from the same draws.
+  core::TheorySettings settings;
+  settings.four_point = core::FourPointMethod::monte_carlo;
+  settings.four_point_samples = 2000;
+  const core::ModelSpec spec = config_b_spec(50);
+  const core::Dataset data = core::config_b_dataset();
+  const Eigen::MatrixXd X = augmented_inputs(data, config_b_tests());
+  PriorMoments prior = prior_moments(spec, X, settings, 3);
+  const PriorCovarianceReplicates covariance = prior_covariance_replicates(spec, prior.nngp, settings, 3);
+
+  const OneLoopGpPrediction gp = one_loop_gp_prediction(spec, data, config_b_tests(), prior, covariance);
+  const OneLoopGpPrediction gp_seeded = one_loop_gp_prediction(spec, data, config_b_tests(), settings, 3);
+  EXPECT_EQ(gp.mean, gp_seeded.mean);
+  EXPECT_EQ(gp.variance, gp_seeded.variance);
+  EXPECT_EQ(gp.mean_standard_error, gp_seeded.mean_standard_error);
+  EXPECT_EQ(gp.variance_standard_error, gp_seeded.variance_standard_error);
+  EXPECT_GT(gp.mean_standard_error.maxCoeff(), 0.0);  // Monte Carlo errors are there
+
+  const OneLoopPrediction kernels = one_loop_prediction(spec, prior, covariance, data.targets, settings);
+  const OneLoopPrediction kernels_seeded = one_loop_prediction(spec, X, data.targets, settings, 3);
+  for (Eigen::Index l = 1; l <= spec.depth() + 1; ++l) {
+    EXPECT_EQ(kernels.adaptation.layer(l), kernels_seeded.adaptation.layer(l)) << "layer " << l;
+    EXPECT_EQ(kernels.adaptation_standard_error.layer(l), kernels_seeded.adaptation_standard_error.layer(l));
+    EXPECT_EQ(kernels.posterior_mean.layer(l), kernels_seeded.posterior_mean.layer(l)) << "layer " << l;
+  }
+
+  // Moments of other inputs than the data's P + T are refused, naming the function.
+  const PriorMoments training_only = prior_moments(spec, data.inputs, settings, 3);
+  EXPECT_THROW(one_loop_gp_prediction(spec, data, config_b_tests(), training_only, covariance), DataError);
+  const Eigen::MatrixXd too_many_targets = Eigen::MatrixXd::Ones(data.size() + 1, 1);
+  EXPECT_THROW(one_loop_prediction(spec, training_only, covariance, too_many_targets, settings), DataError);
+}
+
 }  // namespace
 }  // namespace kernelmc::theory
