@@ -1,10 +1,24 @@
 #include "theory/prior_mean_shift.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <cmath>
 
 #include "theory/gaussian_expectations.hpp"
 
 namespace kernelmc::theory {
+
+namespace {
+
+// Whether points a and b coincide in C_prev (duplicated inputs, e.g. `kernelmc theory`'s
+// test points on a fixed data set): C_aa = C_bb = C_ab to rounding.
+bool coincident(const Eigen::Ref<const Eigen::MatrixXd>& C, Eigen::Index a, Eigen::Index b) {
+  constexpr double kRounding = 1e-12;
+  const double scale = std::max(std::abs(C(a, a)), std::abs(C(b, b)));
+  return std::abs(C(a, a) - C(b, b)) <= kRounding * scale && std::abs(C(a, b) - C(a, a)) <= kRounding * scale;
+}
+
+}  // namespace
 
 LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
                                   const Eigen::Ref<const Eigen::MatrixXd>& C_prev, double tolerance) {
@@ -16,9 +30,19 @@ LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
   H.diagonal.resize(P);
   for (Eigen::Index a = 0; a < P; ++a) {
     H.diagonal(a) = diagonal_expectation_second_derivative(spec.activation, C_prev(a, a), tolerance);
-    for (Eigen::Index b = a + 1; b < P; ++b)
+    for (Eigen::Index b = a + 1; b < P; ++b) {
+      // Coinciding points stay coincident in every network: their pair fluctuates along
+      // (1, 1, 1) only, where ⟨φ_aφ_b⟩ is the diagonal map ⟨φ_a²⟩, so the Hessian that
+      // matters is the diagonal's second derivative (ReLU's pair Hessian diverges there).
+      if (coincident(C_prev, a, b)) {
+        Eigen::Matrix3d on_diagonal = Eigen::Matrix3d::Zero();
+        on_diagonal(0, 0) = H.diagonal(a);
+        H.off_diagonal.push_back(on_diagonal);
+        continue;
+      }
       H.off_diagonal.push_back(
           pair_expectation_hessian(spec.activation, C_prev(a, a), C_prev(b, b), C_prev(a, b), tolerance));
+    }
   }
   return H;
 }

@@ -24,7 +24,12 @@ struct LayerMapHessian {
   Eigen::VectorXd diagonal;                    // d²⟨φ_a²⟩/dC_aa²
 };
 
-// ∇²𝒢_l at C_prev = C^(l−1) (l = 2..L+1); `tolerance` for tanh quadrature.
+// ∇²𝒢_l at C_prev = C^(l−1) (l = 2..L+1); `tolerance` for tanh quadrature. A pair of
+// coinciding points (C_aa = C_bb = C_ab to 1e-12 relative: duplicated inputs) fluctuates
+// along (1, 1, 1) only, where its pair map is the diagonal map; its entry is then
+// d²⟨φ_a²⟩/dC_aa² in the (C_aa, C_aa) slot and 0 elsewhere, which contracts with the
+// pair's all-equal covariance block to the diagonal's term (the exact Hessian of a smooth φ
+// gives the same contraction; ReLU's diverges at such a pair).
 LayerMapHessian layer_map_hessian(const core::ModelSpec& spec, Eigen::Index l,
                                   const Eigen::Ref<const Eigen::MatrixXd>& C_prev, double tolerance);
 

@@ -8,6 +8,7 @@
 #include "core/dataset_generators.hpp"
 #include "core/kernel_stack.hpp"
 #include "core/rng.hpp"
+#include "theory/gaussian_expectations.hpp"
 #include "theory/kernel_fixtures.hpp"
 #include "theory/nngp.hpp"
 #include "theory/prior_covariance.hpp"
@@ -120,6 +121,42 @@ TEST(PriorMeanShift, ReluSingleInputHasNoMeanShift) {
   settings.four_point = core::FourPointMethod::quadrature;
   const PriorMoments m = prior_moments(spec, Eigen::MatrixXd::Constant(1, 1, 0.8), settings, 1);
   for (Eigen::Index l = 1; l <= 6; ++l) EXPECT_EQ(m.mean_shift.layer(l)(0, 0), 0.0);
+}
+
+TEST(PriorMeanShift, CoincidingPointsShiftAsTheDiagonal) {
+  // Duplicated inputs stay identical in every network, so their pair's entry is a diagonal
+  // entry: μ_ab = μ_aa. For erf the exact pair Hessian is finite there and must contract
+  // with the all-equal covariance block to the diagonal's second derivative (the rule
+  // layer_map_hessian uses for every φ): 1ᵀ H 1 = d²⟨φ²⟩/dq² (closed forms; rounding 1e-9
+  // relative). ReLU's pair Hessian diverges at such a pair, and the rule gives μ_ab = μ_aa
+  // (to rounding through three layers, measured 3e-10 relative for erf; bound 1e-8, where a
+  // wrong rule is off at O(1) and ReLU without it threw).
+  const double q = 0.7;
+  const Eigen::Matrix3d H = pair_expectation_hessian(Activation::erf, q, q, q, 1e-10);
+  const double diagonal = diagonal_expectation_second_derivative(Activation::erf, q, 1e-10);
+  EXPECT_NEAR(H.sum(), diagonal, 1e-9 * std::abs(diagonal));
+
+  core::Engine engine = core::make_stream(11, core::StreamPurpose::test, 0, 0);
+  Eigen::MatrixXd X = core::standard_normal_matrix(engine, 3, 2);
+  X.row(2) = X.row(0);
+  // Monte Carlo 4-point functions: the duplicated point gets the same draws as its
+  // original, so Σ is exactly symmetric under swapping them (ReLU's quadrature 4-point
+  // functions are not, at its ~1e-3 accuracy for a kinked φ).
+  core::TheorySettings settings;
+  settings.four_point = core::FourPointMethod::monte_carlo;
+  settings.four_point_samples = 2000;
+  for (const Activation activation : {Activation::relu, Activation::erf}) {
+    const core::ModelSpec spec = core::uniform_model(2, 3, 1, activation, 1.5, 0.1, 1.0);
+    const PriorMoments m = prior_moments(spec, X, settings, 1);
+    for (Eigen::Index l = 2; l <= 4; ++l) {
+      const Eigen::MatrixXd& mu = m.mean_shift.layer(l);
+      EXPECT_TRUE(std::isfinite(mu(0, 2)));
+      EXPECT_NEAR(mu(0, 2), mu(0, 0), 1e-8 * std::abs(mu(0, 0)) + 1e-15)
+          << core::activation_name(activation) << ", layer " << l;
+      EXPECT_NEAR(mu(1, 2), mu(1, 0), 1e-8 * std::abs(mu(1, 0)) + 1e-15)
+          << core::activation_name(activation) << ", layer " << l;
+    }
+  }
 }
 
 }  // namespace
