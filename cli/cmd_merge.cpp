@@ -31,10 +31,14 @@ int run_merge(const CommonOptions& options, const std::vector<std::string>& dire
   if (records.config.run.threads > 0) omp_set_num_threads(records.config.run.threads);
   const core::Dataset data = core::make_dataset(records.config.data, records.config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
-  return finish_validation(validation::analyze_records(records, data, progress),
-                           "merged " + std::to_string(directories.size()) + " parts (" +
-                               std::to_string(records.units.size()) + " units)\n\n",
-                           std::cout);
+  const validation::ValidationResult result = validation::analyze_records(records, data, progress);
+  const std::string cross_check = cross_check_output(result, data, progress);
+  const int status = finish_validation(result,
+                                       "merged " + std::to_string(directories.size()) + " parts (" +
+                                           std::to_string(records.units.size()) + " units)\n\n",
+                                       std::cout);
+  std::cout << cross_check;
+  return status;
 }
 
 }  // namespace kernelmc::cli

@@ -1,7 +1,7 @@
 // `kernelmc validate`: the validation study (validation/validation_study.hpp), posterior
 // chains and exact prior networks over widths against every theory. It writes the study's
-// records (validation/validation_records_io.hpp) into <out>/records before the analysis
-// (posterior.route = chains), so `kernelmc merge <out>/records` can re-analyse them, then
+// records (validation/validation_records_io.hpp) into <out>/records before the analysis,
+// so `kernelmc merge <out>/records` can re-analyse them, then
 // the report into <out>. With
 // --shard k/K it computes only the k-th of K parts of the study's units and writes their
 // records into <out> for `kernelmc merge`, without analysis. Every finished unit is kept in
@@ -21,7 +21,6 @@
 #include "cli/validation_output.hpp"
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
-#include "validation/route_cross_check.hpp"
 #include "validation/study_checkpoint.hpp"
 #include "validation/validation_records_io.hpp"
 #include "validation/study_family.hpp"
@@ -74,11 +73,6 @@ validation::StudyRecords compute_with_checkpoint(const CommonOptions& options, c
 int run_validate(const CommonOptions& options, const std::string& shard) {
   const auto [shard_index, shard_count] = parse_shard(shard);
   const core::Config config = resolve_config(options);
-  if (!shard.empty() && config.posterior.route != core::PosteriorRoute::chains)
-    throw ConfigError("--shard " + shard + ": posterior.route = " +
-                      std::string(core::posterior_route_name(config.posterior.route)) +
-                      " studies are not sharded (a width is one unit of seconds); set posterior.route = chains "
-                      "to shard chains, or run without --shard");
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
   if (validation::is_study_family(config)) {
@@ -101,16 +95,9 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
               << ")\nrecords: " << path.string() << "\n";
     return 0;
   }
-  // Route units (importance, SMC) are not part of the records format: they are never sharded.
-  if (config.posterior.route == core::PosteriorRoute::chains)
-    validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
+  validation::write_records(records, std::filesystem::path(config.run.output_dir) / "records");
   const validation::ValidationResult result = validation::analyze_records(records, data, progress);
-  std::string cross_check;
-  if (config.posterior.cross_check != core::CrossCheckRoute::none) {
-    const validation::CrossCheck check = validation::run_cross_check(result, data, progress);
-    cross_check = validation::format_cross_check(result, check) + "cross-check report: " +
-                  validation::write_cross_check(check, config.run.output_dir).string() + "\n";
-  }
+  const std::string cross_check = cross_check_output(result, data, progress);
   const int status = finish_validation(result, "", std::cout);
   checkpoint.remove();
   std::cout << cross_check;

@@ -34,9 +34,8 @@ int run_family_validate(const core::Config& config, const core::Dataset& pool, E
   if (shard_count == 0) {
     const validation::FamilyRecords records = validation::compute_family_records(config, members, units, observer);
     // Kept before the analysis, as for a width-scaling study: `kernelmc merge <out>/records`
-    // redoes it. Route units (importance, SMC) are not part of the records format.
-    if (config.posterior.route == core::PosteriorRoute::chains)
-      validation::write_family_records(records, std::filesystem::path(config.run.output_dir) / "records");
+    // redoes it.
+    validation::write_family_records(records, std::filesystem::path(config.run.output_dir) / "records");
     return finish_family(validation::analyze_family(records, members, observer), "", out);
   }
   units = validation::shard_family_units(units, shard_index, shard_count);

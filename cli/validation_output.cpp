@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "validation/route_cross_check.hpp"
 #include "validation/validation_figures.hpp"
 #include "validation/validation_report.hpp"
 
@@ -21,6 +22,14 @@ int finish_validation(const validation::ValidationResult& result, const std::str
   out << preface << validation::format_validation_table(result) << "\n" << figures_note << "report: " << report.string()
       << "\n";
   return 0;
+}
+
+std::string cross_check_output(const validation::ValidationResult& result, const core::Dataset& data,
+                               validation::Observer& observer) {
+  if (result.config.posterior.cross_check == core::CrossCheckRoute::none) return "";
+  const validation::CrossCheck check = validation::run_cross_check(result, data, observer);
+  return validation::format_cross_check(result, check) + "cross-check report: " +
+         validation::write_cross_check(check, result.config.run.output_dir).string() + "\n";
 }
 
 }  // namespace kernelmc::cli

@@ -104,10 +104,17 @@ RouteLayerEstimate estimate_from_replicates(const Eigen::MatrixXd& post, const E
 
 RouteLayerEstimate route_layer_estimate(const RouteRun& run, Eigen::Index layer) {
   const auto [post, prior] = replicate_columns(run.kernels, layer);
-  RouteLayerEstimate e = estimate_from_replicates(post, prior);
+  return route_layer_estimate(post, prior, core::upper_triangle(run.kernels.posterior_mean.layer(layer)),
+                              core::upper_triangle(run.kernels.prior_mean.layer(layer)));
+}
+
+RouteLayerEstimate route_layer_estimate(const Eigen::MatrixXd& posterior_replicates,
+                                        const Eigen::MatrixXd& prior_replicates, const Eigen::VectorXd& posterior,
+                                        const Eigen::VectorXd& prior) {
+  RouteLayerEstimate e = estimate_from_replicates(posterior_replicates, prior_replicates);
   // The route's own point estimates (importance: pooled over all networks).
-  e.posterior = core::upper_triangle(run.kernels.posterior_mean.layer(layer));
-  e.prior = core::upper_triangle(run.kernels.prior_mean.layer(layer));
+  e.posterior = posterior;
+  e.prior = prior;
   e.adaptation = e.posterior - e.prior;
   return e;
 }

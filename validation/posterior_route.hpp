@@ -57,6 +57,11 @@ struct RouteLayerEstimate {
   Eigen::Index degrees_of_freedom = 0;    // R − 1
 };
 RouteLayerEstimate route_layer_estimate(const RouteRun& run, Eigen::Index layer);
+// The same from the replicates' entries (K×R columns of E_post and E_prior) and the route's
+// point estimates (importance pools all networks, so they are not the replicates' means).
+RouteLayerEstimate route_layer_estimate(const Eigen::MatrixXd& posterior_replicates,
+                                        const Eigen::MatrixXd& prior_replicates, const Eigen::VectorXd& posterior,
+                                        const Eigen::VectorXd& prior);
 
 // The route the config asks for at the top level: chains, or one of run_posterior_route's.
 bool route_uses_chains(core::PosteriorRoute route);

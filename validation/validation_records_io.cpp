@@ -1,6 +1,10 @@
 #include "validation/validation_records_io.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -19,7 +23,36 @@ namespace fs = std::filesystem;
 
 std::string unit_prefix(const StudyUnit& u) {
   if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width);
+  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width);
   return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain);
+}
+
+constexpr std::array<std::pair<StudyUnitKind, const char*>, 3> kUnitKindNames{
+    {{StudyUnitKind::prior, "prior"}, {StudyUnitKind::chain, "chain"}, {StudyUnitKind::route, "route"}}};
+
+const char* unit_kind_name(StudyUnitKind kind) {
+  for (const auto& [k, name] : kUnitKindNames)
+    if (k == kind) return name;
+  return "?";
+}
+
+// A double as JSON: a number, or "nan", "inf", "-inf" (JSON has no non-finite numbers).
+json real_json(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  return x;
+}
+std::vector<json> reals_json(const std::vector<double>& xs) {
+  std::vector<json> out;
+  for (const double x : xs) out.push_back(real_json(x));
+  return out;
+}
+
+// Rows of equal-length vectors as one rows × length matrix.
+Eigen::MatrixXd rows_of(const std::vector<Eigen::VectorXd>& vs) {
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(vs.size()), vs.empty() ? 0 : vs.front().size());
+  for (std::size_t i = 0; i < vs.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = vs[i].transpose();
+  return out;
 }
 
 // Stacks matrices of equal shape into C order [count, rows, cols].
@@ -95,12 +128,93 @@ T field(const json& j, const char* key, const fs::path& manifest) {
   }
 }
 
+// A double written by real_json (`name` for the message).
+double real_value(const json& v, const std::string& name, const fs::path& manifest) {
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  if (v.is_number()) return v.get<double>();
+  if (v == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (v == "inf" || v == "-inf") return v == "inf" ? kInfinity : -kInfinity;
+  throw DataError(manifest.string() + ": field \"" + name + "\": not a number");
+}
+double real_field(const json& j, const char* key, const fs::path& manifest) {
+  return real_value(field<json>(j, key, manifest), key, manifest);
+}
+
+json prior_json(const PriorRecord& r, const fs::path& directory, Eigen::Index L) {
+  const std::string p = unit_prefix({StudyUnitKind::prior, r.width, -1});
+  const Eigen::Index K = r.mean.front().size();
+  core::write_npy(directory / (p + "_mean.npy"), stack_row_major({rows_of(r.mean)}), {L, K});
+  json j{{"width", r.width}, {"networks", r.networks}, {"seconds", r.seconds}, {"mean", p + "_mean.npy"},
+         {"covariance", nullptr}, {"target_variance", reals_json(r.target_variance)}};
+  // A route study's prior unit keeps no covariance (study_units.hpp).
+  if (!r.covariance.empty()) {
+    core::write_npy(directory / (p + "_covariance.npy"), stack_row_major(r.covariance), {L, K, K});
+    j["covariance"] = p + "_covariance.npy";
+  }
+  return j;
+}
+
+json chain_json(const ChainRecord& r, const fs::path& directory, Eigen::Index L) {
+  const std::string p = unit_prefix({StudyUnitKind::chain, r.width, r.chain});
+  const Eigen::Index K = r.batch_means.front().rows(), B = r.batch_means.front().cols();
+  const Eigen::Index draws = r.summaries.front().rows();
+  core::write_npy(directory / (p + "_batch_means.npy"), stack_row_major(r.batch_means), {L, K, B});
+  core::write_npy(directory / (p + "_summaries.npy"), stack_row_major(r.summaries), {L, draws, 3});
+  core::write_npy(directory / (p + "_batch_sizes.npy"), vector_values(r.batch_sizes), {B});
+  core::write_npy(directory / (p + "_energy.npy"), vector_values(r.energy), {r.energy.size()});
+  return {{"width", r.width},
+          {"chain", r.chain},
+          {"summary_defined", r.summary_defined},
+          {"step_size", r.step_size},
+          {"mean_accept_stat", r.mean_accept_stat},
+          {"sampling_transitions", r.sampling_transitions},
+          {"divergences", r.divergences},
+          {"warmup_divergences", r.warmup_divergences},
+          {"max_tree_depth_hits", r.max_tree_depth_hits},
+          {"gradient_evaluations", r.gradient_evaluations},
+          {"seconds", r.seconds},
+          {"batch_means", p + "_batch_means.npy"},
+          {"summaries", p + "_summaries.npy"},
+          {"batch_sizes", p + "_batch_sizes.npy"},
+          {"energy", p + "_energy.npy"}};
+}
+
+// A route unit: its replicates and point estimates (the layers' covariances are recomputed
+// from the replicates on reading, bit for bit) and its scalars.
+json route_json(const RouteRecord& r, const fs::path& directory, Eigen::Index L) {
+  const std::string p = unit_prefix({StudyUnitKind::route, r.width, -1});
+  const Eigen::Index K = r.posterior_replicates.front().rows(), R = r.posterior_replicates.front().cols();
+  std::vector<Eigen::VectorXd> posterior, prior;
+  for (const RouteLayerEstimate& e : r.layers) {
+    posterior.push_back(e.posterior);
+    prior.push_back(e.prior);
+  }
+  core::write_npy(directory / (p + "_posterior_replicates.npy"), stack_row_major(r.posterior_replicates), {L, K, R});
+  core::write_npy(directory / (p + "_prior_replicates.npy"), stack_row_major(r.prior_replicates), {L, K, R});
+  core::write_npy(directory / (p + "_posterior.npy"), stack_row_major({rows_of(posterior)}), {L, K});
+  core::write_npy(directory / (p + "_prior.npy"), stack_row_major({rows_of(prior)}), {L, K});
+  return {{"width", r.width},
+          {"route", r.route},
+          {"log_evidence", real_json(r.log_evidence)},
+          {"log_evidence_error", real_json(r.log_evidence_error)},
+          {"nngp_log_evidence", real_json(r.nngp_log_evidence)},
+          {"pareto_k", real_json(r.pareto_k)},
+          {"effective_sample_size", real_json(r.effective_sample_size)},
+          {"networks", r.networks},
+          {"warning", r.warning},
+          {"trusted", r.trusted},
+          {"mean_acceptance", real_json(r.mean_acceptance)},
+          {"smc_steps", r.smc_steps},
+          {"seconds", r.seconds},
+          {"posterior_replicates", p + "_posterior_replicates.npy"},
+          {"prior_replicates", p + "_prior_replicates.npy"},
+          {"posterior", p + "_posterior.npy"},
+          {"prior", p + "_prior.npy"}};
+}
+
 }  // namespace
 
 fs::path write_records(const StudyRecords& records, const fs::path& directory) {
-  if (!records.routes.empty())
-    throw DataError("records: posterior.route = " + records.routes.front().route +
-                    " units are not written as records (only chain studies are sharded and merged)");
   json manifest;
   manifest["format"] = "kernelmc-validation-records";
   manifest["format_version"] = kRecordsFormatVersion;
@@ -108,46 +222,14 @@ fs::path write_records(const StudyRecords& records, const fs::path& directory) {
   manifest["config_toml"] = core::to_toml(records.config);
   manifest["units"] = json::array();
   for (const StudyUnit& u : records.units)
-    manifest["units"].push_back({{"kind", u.kind == StudyUnitKind::prior ? "prior" : "chain"},
-                                 {"width", u.width},
-                                 {"chain", u.chain}});
+    manifest["units"].push_back({{"kind", unit_kind_name(u.kind)}, {"width", u.width}, {"chain", u.chain}});
   const Eigen::Index L = records.config.model.depth;
   manifest["priors"] = json::array();
-  for (const PriorRecord& r : records.priors) {
-    const std::string p = unit_prefix({StudyUnitKind::prior, r.width, -1});
-    const Eigen::Index K = r.mean.front().size();
-    std::vector<Eigen::MatrixXd> means;
-    for (const Eigen::VectorXd& m : r.mean) means.push_back(m.transpose());
-    core::write_npy(directory / (p + "_mean.npy"), stack_row_major(means), {L, K});
-    core::write_npy(directory / (p + "_covariance.npy"), stack_row_major(r.covariance), {L, K, K});
-    manifest["priors"].push_back({{"width", r.width}, {"networks", r.networks}, {"seconds", r.seconds},
-                                  {"mean", p + "_mean.npy"}, {"covariance", p + "_covariance.npy"}});
-  }
+  for (const PriorRecord& r : records.priors) manifest["priors"].push_back(prior_json(r, directory, L));
   manifest["chains"] = json::array();
-  for (const ChainRecord& r : records.chains) {
-    const std::string p = unit_prefix({StudyUnitKind::chain, r.width, r.chain});
-    const Eigen::Index K = r.batch_means.front().rows(), B = r.batch_means.front().cols();
-    const Eigen::Index draws = r.summaries.front().rows();
-    core::write_npy(directory / (p + "_batch_means.npy"), stack_row_major(r.batch_means), {L, K, B});
-    core::write_npy(directory / (p + "_summaries.npy"), stack_row_major(r.summaries), {L, draws, 3});
-    core::write_npy(directory / (p + "_batch_sizes.npy"), vector_values(r.batch_sizes), {B});
-    core::write_npy(directory / (p + "_energy.npy"), vector_values(r.energy), {r.energy.size()});
-    manifest["chains"].push_back({{"width", r.width},
-                                  {"chain", r.chain},
-                                  {"summary_defined", r.summary_defined},
-                                  {"step_size", r.step_size},
-                                  {"mean_accept_stat", r.mean_accept_stat},
-                                  {"sampling_transitions", r.sampling_transitions},
-                                  {"divergences", r.divergences},
-                                  {"warmup_divergences", r.warmup_divergences},
-                                  {"max_tree_depth_hits", r.max_tree_depth_hits},
-                                  {"gradient_evaluations", r.gradient_evaluations},
-                                  {"seconds", r.seconds},
-                                  {"batch_means", p + "_batch_means.npy"},
-                                  {"summaries", p + "_summaries.npy"},
-                                  {"batch_sizes", p + "_batch_sizes.npy"},
-                                  {"energy", p + "_energy.npy"}});
-  }
+  for (const ChainRecord& r : records.chains) manifest["chains"].push_back(chain_json(r, directory, L));
+  manifest["routes"] = json::array();
+  for (const RouteRecord& r : records.routes) manifest["routes"].push_back(route_json(r, directory, L));
   const fs::path path = directory / "records.json";
   core::write_file_atomic(path, manifest.dump(1) + "\n");
   return path;
@@ -166,10 +248,60 @@ PriorRecord read_prior_record(const json& j, const fs::path& directory, const fs
   if (mean.shape.size() != 2 || mean.shape[0] != L) throw DataError(mean_path.string() + ": expected L × K");
   for (Eigen::Index l = 0; l < L; ++l)
     p.mean.push_back(Eigen::Map<const Eigen::VectorXd>(mean.values.data() + l * mean.shape[1], mean.shape[1]));
+  if (j.contains("target_variance"))  // absent in records written before route studies had records
+    for (const json& v : field<json>(j, "target_variance", path))
+      p.target_variance.push_back(real_value(v, "target_variance", path));
+  if (field<json>(j, "covariance", path).is_null()) return p;  // a route study's prior unit
   const fs::path cov_path = directory / field<std::string>(j, "covariance", path);
   p.covariance = unstack(read_npy(cov_path), cov_path);
   if (static_cast<Eigen::Index>(p.covariance.size()) != L) throw DataError(cov_path.string() + ": expected L layers");
   return p;
+}
+
+// An L × K array of point estimates as L vectors.
+std::vector<Eigen::VectorXd> read_layer_rows(const fs::path& file, Eigen::Index L) {
+  const NpyArray a = read_npy(file);
+  if (a.shape.size() != 2 || a.shape[0] != L) throw DataError(file.string() + ": expected L × K");
+  std::vector<Eigen::VectorXd> out;
+  for (Eigen::Index l = 0; l < L; ++l)
+    out.push_back(Eigen::Map<const Eigen::VectorXd>(a.values.data() + l * a.shape[1], a.shape[1]));
+  return out;
+}
+
+// One route record of the manifest (`j`) and its .npy files, for L layers.
+RouteRecord read_route_record(const json& j, const fs::path& directory, const fs::path& path, Eigen::Index L) {
+  RouteRecord r;
+  r.width = field<Eigen::Index>(j, "width", path);
+  r.route = field<std::string>(j, "route", path);
+  r.log_evidence = real_field(j, "log_evidence", path);
+  r.log_evidence_error = real_field(j, "log_evidence_error", path);
+  r.nngp_log_evidence = real_field(j, "nngp_log_evidence", path);
+  r.pareto_k = real_field(j, "pareto_k", path);
+  r.effective_sample_size = real_field(j, "effective_sample_size", path);
+  r.networks = field<Eigen::Index>(j, "networks", path);
+  r.warning = field<std::string>(j, "warning", path);
+  r.trusted = field<bool>(j, "trusted", path);
+  r.mean_acceptance = real_field(j, "mean_acceptance", path);
+  r.smc_steps = field<Eigen::Index>(j, "smc_steps", path);
+  r.seconds = field<double>(j, "seconds", path);
+  const fs::path post = directory / field<std::string>(j, "posterior_replicates", path);
+  const fs::path prior = directory / field<std::string>(j, "prior_replicates", path);
+  r.posterior_replicates = unstack(read_npy(post), post);
+  r.prior_replicates = unstack(read_npy(prior), prior);
+  const std::vector<Eigen::VectorXd> posterior =
+      read_layer_rows(directory / field<std::string>(j, "posterior", path), L);
+  const std::vector<Eigen::VectorXd> prior_points = read_layer_rows(directory / field<std::string>(j, "prior", path), L);
+  if (static_cast<Eigen::Index>(r.posterior_replicates.size()) != L || r.prior_replicates.size() != posterior.size())
+    throw DataError(post.string() + ": array shapes do not match the config");
+  for (std::size_t l = 0; l < posterior.size(); ++l) {
+    if (r.posterior_replicates[l].rows() != posterior[l].size() ||
+        r.prior_replicates[l].rows() != posterior[l].size() || r.posterior_replicates[l].cols() < 2 ||
+        r.prior_replicates[l].cols() != r.posterior_replicates[l].cols())
+      throw DataError(post.string() + ": array shapes do not match the point estimates");
+    r.layers.push_back(
+        route_layer_estimate(r.posterior_replicates[l], r.prior_replicates[l], posterior[l], prior_points[l]));
+  }
+  return r;
 }
 
 // One chain record of the manifest (`j`) and its .npy files, for L layers.
@@ -223,16 +355,20 @@ StudyRecords read_records(const fs::path& directory) {
   }
   for (const json& u : field<json>(manifest, "units", path)) {
     const std::string kind = field<std::string>(u, "kind", path);
-    if (kind != "prior" && kind != "chain") throw DataError(path.string() + ": unit kind \"" + kind + "\"");
-    r.units.push_back({kind == "prior" ? StudyUnitKind::prior : StudyUnitKind::chain,
-                       field<Eigen::Index>(u, "width", path), field<Eigen::Index>(u, "chain", path)});
+    const auto named = std::find_if(kUnitKindNames.begin(), kUnitKindNames.end(),
+                                    [&](const auto& entry) { return kind == entry.second; });
+    if (named == kUnitKindNames.end()) throw DataError(path.string() + ": unit kind \"" + kind + "\"");
+    r.units.push_back({named->first, field<Eigen::Index>(u, "width", path), field<Eigen::Index>(u, "chain", path)});
   }
   const Eigen::Index L = r.config.model.depth;
   for (const json& j : field<json>(manifest, "priors", path))
     r.priors.push_back(read_prior_record(j, directory, path, L));
   for (const json& j : field<json>(manifest, "chains", path))
     r.chains.push_back(read_chain_record(j, directory, path, L));
-  if (r.priors.size() + r.chains.size() != r.units.size())
+  if (manifest.contains("routes"))
+    for (const json& j : field<json>(manifest, "routes", path))
+      r.routes.push_back(read_route_record(j, directory, path, L));
+  if (r.priors.size() + r.chains.size() + r.routes.size() != r.units.size())
     throw DataError(path.string() + ": the records do not match the unit list");
   return r;
 }

@@ -64,23 +64,15 @@ TEST(CliValidate, ShardBeyondItsCountExits78NamingItAndWritesNothing) {
   }
 }
 
-TEST(CliValidate, ShardOfARouteStudyExits78NamingTheRoute) {
-  const fs::path dir = scratch("route_shard");
-  const fs::path out = dir / "out";
-  const RunResult r = run("validate -q --out " + out.string() + " --shard 1/2" + kTiny + " --set posterior.route=auto", dir);
-  EXPECT_EQ(r.exit_code, 78) << r.err;
-  EXPECT_NE(r.err.find("posterior.route = auto"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(out));
-}
+const std::string kCrossChecked = kTiny +
+                                  " --set posterior.route=importance --set posterior.importance_networks=4000"
+                                  " --set posterior.cross_check=smc --set posterior.smc_particles=64"
+                                  " --set posterior.smc_replicates=2 --set validation.figures=false";
 
 TEST(CliValidate, CrossCheckRunsTheSecondRouteAndReportsAgreement) {
   const fs::path dir = scratch("cross_check");
   const fs::path out = dir / "out";
-  const RunResult r = run("validate -q --out " + out.string() + kTiny +
-                              " --set posterior.route=importance --set posterior.importance_networks=4000"
-                              " --set posterior.cross_check=smc --set posterior.smc_particles=64"
-                              " --set posterior.smc_replicates=2 --set validation.figures=false",
-                          dir);
+  const RunResult r = run("validate -q --out " + out.string() + kCrossChecked, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("cross-check: smc beside the study's route"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("evidence: log Z"), std::string::npos) << r.out;
@@ -93,6 +85,29 @@ TEST(CliValidate, CrossCheckRunsTheSecondRouteAndReportsAgreement) {
   EXPECT_TRUE(check.at("consistent").is_boolean());
   EXPECT_FALSE(check.at("rows").empty());
   EXPECT_TRUE(check.at("rows").at(0).at("target_adaptation_z").is_number());
+}
+
+// A route study (importance with an SMC cross-check) in three shards (prior N=8 | route N=8 |
+// both units of N=16) merges into the unsharded run's tables and cross-check, byte for byte;
+// its kept records do too.
+TEST(CliValidate, RouteStudyShardsMergedGiveTheUnshardedTablesAndCrossCheck) {
+  const fs::path dir = scratch("route_shards");
+  const RunResult whole = run("validate -q --out " + (dir / "whole").string() + kCrossChecked, dir);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  std::string parts;
+  for (const char* k : {"1", "2", "3"}) {
+    const fs::path part = dir / ("part" + std::string(k));
+    const RunResult shard = run("validate -q --out " + part.string() + " --shard " + k + "/3" + kCrossChecked, dir);
+    ASSERT_EQ(shard.exit_code, 0) << shard.err;
+    parts += " " + part.string();
+  }
+  for (const auto& [name, sources] : {std::pair{"merged", parts}, {"again", " " + (dir / "whole" / "records").string()}}) {
+    const RunResult merged = run("merge -q --out " + (dir / name).string() + sources, dir);
+    ASSERT_EQ(merged.exit_code, 0) << merged.err;
+    for (const char* file : {"validation_comparisons.csv", "validation_widths.csv", "validation_scaling.csv",
+                             "validation.md", "cross_check.json"})
+      EXPECT_EQ(slurp(dir / name / file), slurp(dir / "whole" / file)) << name << ": " << file;
+  }
 }
 
 TEST(CliValidate, BadConfigValueExits78NamingTheField) {

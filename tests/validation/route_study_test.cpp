@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <filesystem>
+#include <limits>
 
 #include "core/dataset_generators.hpp"
 #include "core/error.hpp"
@@ -80,25 +80,61 @@ TEST(RouteStudy, SmcRouteRunsAndReportsItsEvidence) {
   EXPECT_TRUE(std::isfinite(r.widths[1].log_evidence_error));
 }
 
+void expect_same_layer(const RouteLayerEstimate& a, const RouteLayerEstimate& b) {
+  EXPECT_EQ(a.posterior, b.posterior);
+  EXPECT_EQ(a.posterior_covariance, b.posterior_covariance);
+  EXPECT_EQ(a.adaptation, b.adaptation);
+  EXPECT_EQ(a.adaptation_covariance, b.adaptation_covariance);
+  EXPECT_EQ(a.prior, b.prior);
+  EXPECT_EQ(a.prior_covariance, b.prior_covariance);
+  EXPECT_EQ(a.degrees_of_freedom, b.degrees_of_freedom);
+}
+
 // A route unit costs networks·P·N·L like a prior unit of as many networks, so the pool
-// starts the widest width first; route records are not written as shard records.
-TEST(RouteStudy, RouteUnitsAreScheduledByCostAndNotWrittenAsRecords) {
+// starts the widest width first. Its record (and the route study's prior record, which keeps
+// no covariance but the target projection) round-trips through the records files bit for
+// bit, non-finite scalars included: shards of a route study merge exactly.
+TEST(RouteStudy, RouteUnitsAreScheduledByCostAndTheirRecordsRoundTripBitForBit) {
   const core::Config c = route_config(core::PosteriorRoute::importance);
   const core::Dataset data = core::make_dataset(c.data, c.run.seed);
   const std::vector<StudyUnit> units = study_units(c);  // prior 8, route 8, prior 16, route 16
   EXPECT_DOUBLE_EQ(unit_cost(c, data, units[3]), 4000.0 * 4.0 * 16.0 * 2.0);
   EXPECT_EQ(schedule_units(c, data, units).front(), units[3]);
   SilentObserver silent;
-  const StudyRecords records = compute_records(c, data, {units[1]}, silent);
+  StudyRecords records = compute_records(c, data, {units[0], units[1]}, silent);
   ASSERT_EQ(records.routes.size(), 1u);
-  EXPECT_THROW(write_records(records, std::filesystem::temp_directory_path() / "kernelmc_route_records"), DataError);
+  ASSERT_EQ(records.priors.size(), 1u);
+  records.routes[0].mean_acceptance = std::numeric_limits<double>::quiet_NaN();
+  records.routes[0].nngp_log_evidence = -std::numeric_limits<double>::infinity();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "kernelmc_route_records";
+  std::filesystem::remove_all(dir);
+  write_records(records, dir);
+  const StudyRecords back = read_records(dir);
+  EXPECT_EQ(back.units, records.units);
+  ASSERT_EQ(back.routes.size(), 1u);
+  const RouteRecord &r = records.routes[0], &q = back.routes[0];
+  EXPECT_EQ(q.width, r.width);
+  EXPECT_EQ(q.route, r.route);
+  EXPECT_EQ(q.posterior_replicates, r.posterior_replicates);
+  EXPECT_EQ(q.prior_replicates, r.prior_replicates);
+  ASSERT_EQ(q.layers.size(), r.layers.size());
+  for (std::size_t l = 0; l < r.layers.size(); ++l) expect_same_layer(q.layers[l], r.layers[l]);
+  EXPECT_EQ(q.log_evidence, r.log_evidence);
+  EXPECT_EQ(q.log_evidence_error, r.log_evidence_error);
+  EXPECT_EQ(q.nngp_log_evidence, r.nngp_log_evidence);
+  EXPECT_EQ(q.pareto_k, r.pareto_k);
+  EXPECT_EQ(q.effective_sample_size, r.effective_sample_size);
+  EXPECT_EQ(q.networks, r.networks);
+  EXPECT_EQ(q.warning, r.warning);
+  EXPECT_EQ(q.trusted, r.trusted);
+  EXPECT_TRUE(std::isnan(q.mean_acceptance));
+  EXPECT_EQ(q.smc_steps, r.smc_steps);
+  ASSERT_EQ(back.priors.size(), 1u);
+  EXPECT_TRUE(back.priors[0].covariance.empty());
+  EXPECT_EQ(back.priors[0].mean, records.priors[0].mean);
+  EXPECT_EQ(back.priors[0].target_variance, records.priors[0].target_variance);
+  EXPECT_FALSE(records.priors[0].target_variance.empty());
 }
-
-}  // namespace
-}  // namespace kernelmc::validation
-
-namespace kernelmc::validation {
-namespace {
 
 TEST(RouteCrossCheck, ThresholdsAreStudentTForTheWelchDegreesOfFreedom) {
   // Equal SEs on 3 and 3 dof: Welch ν = (2v)²/(2v²/3) = 6; t₆ two-sided 1 % quantile 3.7074
