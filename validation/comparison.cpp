@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -49,6 +50,13 @@ double bonferroni_z(double family_alpha, Eigen::Index comparisons) {
   const boost::math::normal standard;
   const double tail = family_alpha / (2.0 * static_cast<double>(std::max<Eigen::Index>(comparisons, 1)));
   return boost::math::quantile(boost::math::complement(standard, tail));
+}
+
+double bonferroni_t(double family_alpha, Eigen::Index comparisons, Eigen::Index dof) {
+  if (dof <= 0) return bonferroni_z(family_alpha, comparisons);
+  const boost::math::students_t t(static_cast<double>(dof));
+  const double tail = family_alpha / (2.0 * static_cast<double>(std::max<Eigen::Index>(comparisons, 1)));
+  return boost::math::quantile(boost::math::complement(t, tail));
 }
 
 ChiSquareTest chi_square_test(const Eigen::Ref<const Eigen::VectorXd>& difference,

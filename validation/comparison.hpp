@@ -23,6 +23,9 @@ double jackknife_standard_error(const std::vector<double>& leave_one_out);
 
 // Two-sided Bonferroni threshold: Φ⁻¹(1 − alpha / (2k)).
 double bonferroni_z(double family_alpha, Eigen::Index comparisons);
+// The same for z-scores whose SEs come from `dof` degrees of freedom (batch means or
+// replicates): the Student-t quantile t_dof⁻¹(1 − alpha / (2k)); bonferroni_z for dof ≤ 0.
+double bonferroni_t(double family_alpha, Eigen::Index comparisons, Eigen::Index dof);
 
 struct ChiSquareTest {
   double statistic = 0.0;  // eᵀ Σ⁺ e

@@ -68,18 +68,24 @@ struct TheoryComparison {
   double relative = 0.0;          // D / ‖reference‖_F (C_GP for means, δC_one-loop for ΔC)
   double relative_se = 0.0;
   double max_abs_z = 0.0;
-  double bonferroni_z = 0.0;      // threshold at family-wise α over K entries
+  // The difference along the target, uᵀe/√(uᵀ Cov u) with uᵀx = ⟨X, YYᵀ⟩/‖Y‖²_F: where the
+  // entries are many and each unresolved, the projection on the direction the likelihood
+  // acts along can still resolve a discrepancy.
+  double target_z = 0.0;
+  // Threshold for |z| of the K entries and target_z at family-wise α over K + 1 tests:
+  // Student-t on the estimate's degrees of freedom (bonferroni_t).
+  double bonferroni_z = 0.0;
   Eigen::Index entries = 0;       // K
   // Hotelling T² = eᵀ Cov⁺ e with the covariance estimated from J batch means (ν = J − 1
   // degrees of freedom): T²(ν − k + 1)/(ν k) ~ F(k, ν − k + 1), k = rank. Undefined when
   // ν < K (too few batches for K entries), and not computed beyond kMaxHotellingEntries
   // entries (its K×K eigendecomposition, O(K³), would take minutes per comparison at
-  // P = 100); then max|z| against the Bonferroni z decides.
+  // P = 100); then max|z| and |target_z| against the Bonferroni threshold decide.
   double chi_square = 0.0;         // NaN where not computed
   double chi_square_rank = 0.0;
   double p_value = 0.0;
   bool test_defined = false;
-  bool consistent = false;        // p ≥ α (or, without the test, max|z| ≤ Bonferroni z)
+  bool consistent = false;        // p ≥ α (or, without the test, max|z| and |target_z| ≤ the threshold)
   // N·⟨X, YYᵀ⟩/‖Y‖²_F for the predicted adaptation X (adaptation comparisons), and CKA with
   // YYᵀ of the predicted mean kernel (posterior-mean comparisons).
   double target_adaptation = 0.0;

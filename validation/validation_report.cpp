@@ -154,6 +154,7 @@ json comparison_json(const TheoryComparison& c) {
           {"relative", num(c.relative)},
           {"relative_se", num(c.relative_se)},
           {"max_abs_z", num(c.max_abs_z)},
+          {"target_z", num(c.target_z)},
           {"bonferroni_z", num(c.bonferroni_z)},
           {"entries", c.entries},
           {"hotelling_t2", num(c.chi_square)},
