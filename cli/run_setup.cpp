@@ -198,15 +198,18 @@ void discard_partial_output() {
   if (state.directory.empty()) return;
   std::error_code ec;
   if (!fs::is_directory(state.directory, ec)) return;
+  std::uintmax_t removed = 0;  // files and directories, the run's directory included
   if (!state.existed) {
-    fs::remove_all(state.directory, ec);
+    removed = fs::remove_all(state.directory, ec);
   } else {
     std::vector<fs::path> added;
     for (const fs::directory_entry& e : fs::directory_iterator(state.directory, ec))
       if (!state.entries_before.count(e.path())) added.push_back(e.path());
-    for (const fs::path& p : added) fs::remove_all(p, ec);
+    for (const fs::path& p : added) removed += fs::remove_all(p, ec);
   }
-  std::cerr << "kernelmc: removed the partial output of the failed run from " << state.directory.string() << "\n";
+  // A run refused before it wrote anything (e.g. a --resume of another config) has nothing to remove.
+  if (removed > 1 || (removed == 1 && state.existed))
+    std::cerr << "kernelmc: removed the partial output of the failed run from " << state.directory.string() << "\n";
 }
 
 }  // namespace kernelmc::cli

@@ -207,8 +207,8 @@ TEST(ConvergenceGate, ChecksKeptEntriesWithoutDecidingThePass) {
   sampling::KernelPosteriorSummary k = summary_with(1.0, 1000.0);
   k.entry_draws_kept = true;
   sampling::LayerSummary& layer = k.layers[0];
-  layer.rhat = (Eigen::Matrix2d() << 1.001, 1.05, 1.05, std::nan("")).finished();
-  layer.ess_bulk = (Eigen::Matrix2d() << 900.0, 800.0, 800.0, 700.0).finished();
+  layer.rhat = Eigen::MatrixXd{{1.001, 1.05}, {1.05, std::nan("")}};
+  layer.ess_bulk = Eigen::MatrixXd{{900.0, 800.0}, {800.0, 700.0}};
   const ConvergenceGate g = convergence_gate(k);
   EXPECT_TRUE(g.passed);
   EXPECT_TRUE(g.entries_checked);
