@@ -51,12 +51,56 @@ std::vector<double> log_spaced_ratios(double min_ratio, double max_ratio, Eigen:
   return out;
 }
 
+namespace {
+
+// §6.3: the layer's mean kernel diagonal and its entries' N·Var, raw and normalised by C_aa².
+void fill_prior_fluctuation(CriticalityLayer& layer, const Eigen::MatrixXd& C, const Eigen::MatrixXd& Sigma,
+                            const Eigen::MatrixXd& Sigma_se) {
+  const Eigen::Index P = C.rows();
+  for (Eigen::Index a = 0; a < P; ++a) {
+    const Eigen::Index k = core::triangle_index(a, a, P);
+    const double C_aa = C(a, a);
+    layer.kernel_diagonal += C_aa;
+    layer.scaled_diagonal_variance += Sigma(k, k);
+    layer.scaled_diagonal_variance_se += Sigma_se(k, k);
+    layer.scaled_normalized_variance += Sigma(k, k) / (C_aa * C_aa);
+    layer.scaled_normalized_variance_se += Sigma_se(k, k) / (C_aa * C_aa);
+  }
+  const double inv_P = 1.0 / static_cast<double>(P);
+  layer.kernel_diagonal *= inv_P;
+  layer.scaled_diagonal_variance *= inv_P;
+  layer.scaled_diagonal_variance_se *= inv_P;
+  layer.scaled_normalized_variance *= inv_P;
+  layer.scaled_normalized_variance_se *= inv_P;
+}
+
+// §6.4: δC = Σ^(l)[G^(l)] per replicate (`delta`), its norm relative to ‖C‖ and its
+// projection on Ŷ, with replicate errors.
+void fill_adaptation(CriticalityLayer& layer, const std::vector<Eigen::MatrixXd>& delta, const Eigen::MatrixXd& C,
+                     const Eigen::MatrixXd& Y_hat) {
+  const MatrixEstimate delta_C = replicate_estimate(delta);
+  const double delta_norm = delta_C.value.norm();
+  const double kernel_norm = C.norm();
+  layer.scaled_relative_adaptation = delta_norm / kernel_norm;
+  layer.scaled_target_adaptation = (Y_hat.transpose() * delta_C.value * Y_hat).trace();
+  // The target projection is linear in δC, so its replicates give its SE directly; the
+  // norm's SE is that of its linearisation ⟨δC̄, δC_b⟩/‖δC̄‖ (delta method).
+  std::vector<double> target_replicates, norm_replicates;
+  for (const Eigen::MatrixXd& d : delta) {
+    target_replicates.push_back((Y_hat.transpose() * d * Y_hat).trace());
+    norm_replicates.push_back(delta_norm > 0.0 ? (delta_C.value.array() * d.array()).sum() / delta_norm : 0.0);
+  }
+  layer.scaled_target_adaptation_se = replicate_standard_error(target_replicates);
+  layer.scaled_relative_adaptation_se = replicate_standard_error(norm_replicates) / kernel_norm;
+}
+
+}  // namespace
+
 CriticalityRow criticality_row(const core::ModelSpec& spec, const core::Dataset& data, double g, double g_ratio,
                                double bias_variance, const core::TheorySettings& settings, std::uint64_t seed) {
   const core::ModelSpec model = grid_model(spec, g, bias_variance);
   check_one_loop_inputs(model, data.inputs, data.targets);
   const Eigen::Index top = model.depth() + 1;
-  const Eigen::Index P = data.size();
 
   CriticalityRow row;
   row.g = g;
@@ -85,40 +129,9 @@ CriticalityRow criticality_row(const core::ModelSpec& spec, const core::Dataset&
   for (Eigen::Index l = 2; l <= top; ++l) {
     CriticalityLayer layer;
     layer.layer = l;
-    const Eigen::MatrixXd& C = prior.nngp.layer(l);
-    const Eigen::MatrixXd& Sigma = prior.covariance[static_cast<std::size_t>(l - 1)];
-    const Eigen::MatrixXd& Sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)];
-    for (Eigen::Index a = 0; a < P; ++a) {
-      const Eigen::Index k = core::triangle_index(a, a, P);
-      const double C_aa = C(a, a);
-      layer.kernel_diagonal += C_aa;
-      layer.scaled_diagonal_variance += Sigma(k, k);
-      layer.scaled_diagonal_variance_se += Sigma_se(k, k);
-      layer.scaled_normalized_variance += Sigma(k, k) / (C_aa * C_aa);
-      layer.scaled_normalized_variance_se += Sigma_se(k, k) / (C_aa * C_aa);
-    }
-    const double inv_P = 1.0 / static_cast<double>(P);
-    layer.kernel_diagonal *= inv_P;
-    layer.scaled_diagonal_variance *= inv_P;
-    layer.scaled_diagonal_variance_se *= inv_P;
-    layer.scaled_normalized_variance *= inv_P;
-    layer.scaled_normalized_variance_se *= inv_P;
-
-    const std::vector<Eigen::MatrixXd> delta = covariance.apply(l, gradients.layer(l));
-    const MatrixEstimate delta_C = replicate_estimate(delta);
-    const double delta_norm = delta_C.value.norm();
-    const double kernel_norm = C.norm();
-    layer.scaled_relative_adaptation = delta_norm / kernel_norm;
-    layer.scaled_target_adaptation = (Y_hat.transpose() * delta_C.value * Y_hat).trace();
-    // The target projection is linear in δC, so its replicates give its SE directly; the
-    // norm's SE is that of its linearisation ⟨δC̄, δC_b⟩/‖δC̄‖ (delta method).
-    std::vector<double> target_replicates, norm_replicates;
-    for (const Eigen::MatrixXd& d : delta) {
-      target_replicates.push_back((Y_hat.transpose() * d * Y_hat).trace());
-      norm_replicates.push_back(delta_norm > 0.0 ? (delta_C.value.array() * d.array()).sum() / delta_norm : 0.0);
-    }
-    layer.scaled_target_adaptation_se = replicate_standard_error(target_replicates);
-    layer.scaled_relative_adaptation_se = replicate_standard_error(norm_replicates) / kernel_norm;
+    const std::size_t i = static_cast<std::size_t>(l - 1);
+    fill_prior_fluctuation(layer, prior.nngp.layer(l), prior.covariance[i], prior.covariance_standard_error[i]);
+    fill_adaptation(layer, covariance.apply(l, gradients.layer(l)), prior.nngp.layer(l), Y_hat);
     row.layers.push_back(layer);
   }
   return row;

@@ -179,11 +179,9 @@ core::KernelStack deep_linear_first_order_adaptation(
   return adaptation;
 }
 
-LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
-                                   const Eigen::Ref<const Eigen::MatrixXd>& input_kernel,
-                                   const Eigen::Ref<const Eigen::VectorXd>& targets,
-                                   const LinearFbSettings& settings) {
-  check_deep_linear_inputs(spec, input_kernel, targets);
+namespace {
+
+void check_linear_fb_settings(const LinearFbSettings& settings) {
   if (!(settings.damping > 0.0 && settings.damping <= 1.0))
     config_fail("linear_fb.damping", format_number(settings.damping), "must lie in (0, 1]");
   if (settings.max_iterations < 1)
@@ -192,6 +190,27 @@ LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
   if (!(settings.tolerance > 0.0 && std::isfinite(settings.tolerance)))
     config_fail("linear_fb.tolerance", format_number(settings.tolerance),
                 "must be finite and > 0");
+}
+
+// NumericalError unless every C^(l), l = 2..top, is positive semidefinite (to rounding).
+void check_fixed_point_positive(const core::KernelStack& C) {
+  for (Eigen::Index l = 2; l <= C.top_layer(); ++l) {
+    const double lowest =
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(C.layer(l), Eigen::EigenvaluesOnly).eigenvalues()(0);
+    if (lowest < -1e-10 * C.layer(l).cwiseAbs().maxCoeff())
+      throw NumericalError("linear_fb_kernels: C^(" + std::to_string(l) + ") has eigenvalue " +
+                           format_number(lowest) + ": the fixed point is not positive semidefinite");
+  }
+}
+
+}  // namespace
+
+LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& input_kernel,
+                                   const Eigen::Ref<const Eigen::VectorXd>& targets,
+                                   const LinearFbSettings& settings) {
+  check_deep_linear_inputs(spec, input_kernel, targets);
+  check_linear_fb_settings(settings);
 
   const Eigen::Index L = spec.depth();
   const Eigen::Index P = input_kernel.rows();
@@ -230,15 +249,7 @@ LinearFbSolution linear_fb_kernels(const core::ModelSpec& spec,
     if (residual <= settings.tolerance) {
       solution.iterations = iteration;
       solution.residual = residual;
-      for (Eigen::Index l = 2; l <= L + 1; ++l) {
-        const double lowest = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
-                                  C.layer(l), Eigen::EigenvaluesOnly)
-                                  .eigenvalues()(0);
-        if (lowest < -1e-10 * C.layer(l).cwiseAbs().maxCoeff())
-          throw NumericalError("linear_fb_kernels: C^(" + std::to_string(l) +
-                               ") has eigenvalue " + format_number(lowest) +
-                               ": the fixed point is not positive semidefinite");
-      }
+      check_fixed_point_positive(C);
       return solution;
     }
   }
