@@ -75,8 +75,9 @@ void fill_tests(TheoryComparison& c, const Eigen::VectorXd& e, const Eigen::Matr
   c.target_z = target_variance > 0.0 ? u.dot(e) / std::sqrt(target_variance) : 0.0;
   // SEs from batch means or replicates: Student-t, not normal, quantiles (a normal threshold
   // over K = 36 entries at 19 dof has a family-wise rate of 6 %, not 1 %).
-  c.bonferroni_z = bonferroni_t(alpha, K + 1, dof);
-  const bool within_threshold = c.max_abs_z <= c.bonferroni_z && std::abs(c.target_z) <= c.bonferroni_z;
+  c.bonferroni_z = bonferroni_t(alpha / 2.0, K, dof);
+  c.target_threshold = bonferroni_t(alpha / 2.0, 1, dof);
+  const bool within_threshold = c.max_abs_z <= c.bonferroni_z && std::abs(c.target_z) <= c.target_threshold;
   // Hotelling needs at least as many degrees of freedom as entries: with ν < K the
   // estimated covariance has rank ≤ ν < K, its pseudo-inverse tests a random subspace, and
   // F(k, ν − k + 1) at k = rank ≈ ν has no power (a 20-replicate route study at P = 8, K = 36,

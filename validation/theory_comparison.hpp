@@ -72,9 +72,11 @@ struct TheoryComparison {
   // entries are many and each unresolved, the projection on the direction the likelihood
   // acts along can still resolve a discrepancy.
   double target_z = 0.0;
-  // Threshold for |z| of the K entries and target_z at family-wise α over K + 1 tests:
-  // Student-t on the estimate's degrees of freedom (bonferroni_t).
-  double bonferroni_z = 0.0;
+  // Thresholds where the Hotelling test is undefined, Student-t on the estimate's degrees of
+  // freedom (bonferroni_t): α/2 for |target_z| (the direction the theories are about, one
+  // test) and α/2 shared by the K entries' |z|, so that the family-wise rate is at most α.
+  double bonferroni_z = 0.0;      // for each entry's |z|
+  double target_threshold = 0.0;  // for |target_z|
   Eigen::Index entries = 0;       // K
   // Hotelling T² = eᵀ Cov⁺ e with the covariance estimated from J batch means (ν = J − 1
   // degrees of freedom): T²(ν − k + 1)/(ν k) ~ F(k, ν − k + 1), k = rank. Undefined when

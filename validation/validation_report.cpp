@@ -155,6 +155,7 @@ json comparison_json(const TheoryComparison& c) {
           {"relative_se", num(c.relative_se)},
           {"max_abs_z", num(c.max_abs_z)},
           {"target_z", num(c.target_z)},
+          {"target_threshold", num(c.target_threshold)},
           {"bonferroni_z", num(c.bonferroni_z)},
           {"entries", c.entries},
           {"hotelling_t2", num(c.chi_square)},

@@ -1,6 +1,7 @@
 // Tests of validation/theory_comparison.cpp's decision where the Hotelling test is undefined
 // (fewer degrees of freedom than entries): Student-t Bonferroni thresholds, and the
-// difference along the target, which resolves a discrepancy spread thinly over many entries.
+// difference along the target (half the false-alarm rate), which resolves a discrepancy
+// spread thinly over many entries.
 #include "validation/theory_comparison.hpp"
 
 #include <gtest/gtest.h>
@@ -50,6 +51,9 @@ TEST(TheoryComparison, AMissAlongTheTargetIsResolvedWhereNoEntryIs) {
   EXPECT_FALSE(big.test_defined);
   EXPECT_NEAR(big.target_z, 12.0, 1e-9);
   EXPECT_LT(big.max_abs_z, big.bonferroni_z) << "every entry alone is within its threshold";
+  // α/2 for the projection alone and α/2 over the 36 entries (t_19 quantiles).
+  EXPECT_NEAR(big.target_threshold, bonferroni_t(0.005, 1, 19), 1e-12);
+  EXPECT_NEAR(big.bonferroni_z, bonferroni_t(0.005, 36, 19), 1e-12);
   EXPECT_FALSE(big.consistent) << "the projection resolves the miss";
   // Twin: a miss of one SE along the target is consistent.
   const TheoryComparison small = miss_along_target(1.0);
