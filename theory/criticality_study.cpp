@@ -129,8 +129,7 @@ CriticalityRow criticality_row(const core::ModelSpec& spec, const core::Dataset&
   for (Eigen::Index l = 2; l <= top; ++l) {
     CriticalityLayer layer;
     layer.layer = l;
-    const std::size_t i = static_cast<std::size_t>(l - 1);
-    fill_prior_fluctuation(layer, prior.nngp.layer(l), prior.covariance[i], prior.covariance_standard_error[i]);
+    fill_prior_fluctuation(layer, prior.nngp.layer(l), prior.covariance_of(l), prior.covariance_standard_error_of(l));
     fill_adaptation(layer, covariance.apply(l, gradients.layer(l)), prior.nngp.layer(l), Y_hat);
     row.layers.push_back(layer);
   }

@@ -303,7 +303,7 @@ OneLoopGpPrediction one_loop_gp_prediction(const core::ModelSpec& spec, const co
   out.mean_standard_error = Eigen::MatrixXd::Zero(test_inputs.rows(), Y.cols());
   out.variance_standard_error = Eigen::MatrixXd::Zero(test_inputs.rows(), Y.cols());
   const PredictiveMoments moments = superposition_prediction(
-      C, Y, kappa, prior.mean_shift.layer(top), prior.covariance[static_cast<std::size_t>(top - 1)]);
+      C, Y, kappa, prior.mean_shift.layer(top), prior.covariance_of(top));
   out.mean = moments.mean;
   out.variance = moments.variance;
   return out;

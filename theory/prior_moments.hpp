@@ -18,6 +18,12 @@ struct PriorMoments {
   std::vector<Eigen::MatrixXd> covariance_standard_error;  // [l−1]: Monte Carlo SE of Σ^(l) entries (zero when computed by quadrature)
   core::KernelStack mean_shift_standard_error;             // likewise for μ
   core::FourPointMethod method_used;                       // quadrature or monte_carlo
+
+  // Σ^(l) and its SE by layer number, l = 1..L+1.
+  const Eigen::MatrixXd& covariance_of(Eigen::Index l) const { return covariance[static_cast<std::size_t>(l - 1)]; }
+  const Eigen::MatrixXd& covariance_standard_error_of(Eigen::Index l) const {
+    return covariance_standard_error[static_cast<std::size_t>(l - 1)];
+  }
 };
 
 // NNGP kernels, Σ^(l) and μ^(l) for the model `spec` on `inputs` (P×d). V^(l) carries

@@ -112,7 +112,7 @@ PriorLayerComparison compare_layer(Eigen::Index layer, Eigen::Index width, Eigen
     std::vector<Eigen::MatrixXd> loo_cov;
     for (const auto& acc : loo) loo_cov.push_back(N * acc.covariance());
     out.scaled_covariance_se = jackknife_standard_error(loo_cov);
-    const Eigen::MatrixXd& sigma = theory.covariance[static_cast<std::size_t>(layer - 1)];
+    const Eigen::MatrixXd& sigma = theory.covariance_of(layer);
     const Eigen::MatrixXd& sigma_se = theory.covariance_standard_error[static_cast<std::size_t>(layer - 1)];
     out.covariance_vs_theory = compare(out.scaled_covariance, sigma, out.scaled_covariance_se,
                                        sigma_se, loo_cov, upper_mask(sigma.rows()));

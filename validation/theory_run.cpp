@@ -129,8 +129,8 @@ void fill_explicit_prior(TheoryRunResult& r, const theory::PriorMoments& prior, 
   const bool write_sigma = static_cast<double>(train.size() * train.size()) <= theory::kMaxExplicitCovarianceEntries;
   for (Eigen::Index l = 1; l <= r.layers.last_layer(); ++l) {
     TheoryLayer& layer = r.layers.layer(l);
-    const Eigen::MatrixXd sigma = prior.covariance[static_cast<std::size_t>(l - 1)](train, train);
-    const Eigen::MatrixXd sigma_se = prior.covariance_standard_error[static_cast<std::size_t>(l - 1)](train, train);
+    const Eigen::MatrixXd sigma = prior.covariance_of(l)(train, train);
+    const Eigen::MatrixXd sigma_se = prior.covariance_standard_error_of(l)(train, train);
     layer.covariance = summarise_covariance(sigma, sigma_se, layer.nngp, target, r.scale);
     if (write_sigma && l >= 2) layer.covariance_matrix = sigma;
     layer.mean_shift = prior.mean_shift.layer(l).topLeftCorner(P, P);
@@ -166,10 +166,10 @@ void explicit_quadrature_one_loop(TheoryRunResult& r, const theory::PriorMoments
   for (Eigen::Index l = 2; l <= top; ++l) {
     tilts.layer(l) = gradients.layer(l) / static_cast<double>(spec.width(l - 1));
     adaptation.layer(l) =
-        apply_explicit_covariance(prior.covariance[static_cast<std::size_t>(l - 1)], gradients.layer(l));
+        apply_explicit_covariance(prior.covariance_of(l), gradients.layer(l));
   }
   fill_one_loop_layers(r, tilts, adaptation, core::zero_kernel_stack(top, n));
-  const Eigen::MatrixXd& sigma_top = prior.covariance[static_cast<std::size_t>(top - 1)];
+  const Eigen::MatrixXd& sigma_top = prior.covariance_of(top);
   const theory::CovarianceOperator apply = [&](const Eigen::MatrixXd& M) {
     return apply_explicit_covariance(sigma_top, M);
   };
