@@ -369,11 +369,22 @@ GaussianPoints point_subset(const GaussianPoints& points, Eigen::Index first, Ei
   return out;
 }
 
+namespace {
+
+// A factor R with C = RRᵀ for the linear layer's closed form: any such factor gives the same
+// ⟨hhᵀ⟩_q and the same normalisability, so the Cholesky factor (≈ P³/3 flops) where its pivots
+// are clear of the floor, else the eigen-root (≈ 9P³), which also covers a singular C.
+Eigen::MatrixXd linear_layer_factor(const Eigen::Ref<const Eigen::MatrixXd>& C) {
+  return covariance_factor(C, CovarianceRootKind::cholesky, false).root;
+}
+
+}  // namespace
+
 bool linear_tilt_normalisable(double g, const Eigen::Ref<const Eigen::MatrixXd>& C,
                               const Eigen::Ref<const Eigen::MatrixXd>& tilt) {
   check_measure(C, tilt);
   const Eigen::Index P = C.rows();
-  const Eigen::MatrixXd R = symmetric_factor(C, false).root;
+  const Eigen::MatrixXd R = linear_layer_factor(C);
   const Eigen::MatrixXd T =
       Eigen::MatrixXd::Identity(P, P) - 2.0 * g * R.transpose() * tilt * R;
   return Eigen::LLT<Eigen::MatrixXd>(symmetrised(T)).info() == Eigen::Success;
@@ -385,7 +396,7 @@ TiltedExpectations linear_tilted_expectations(double g, const Eigen::Ref<const E
   const Eigen::Index P = C.rows();
   // THEORY.md §4.3, linear: q = N(0, (C⁻¹ − 2gC̃)⁻¹) on the range of C. With C = RRᵀ,
   // h = Rz and z ~ N(0, (I − 2gRᵀC̃R)⁻¹), so ⟨hhᵀ⟩_q = R(I − 2gRᵀC̃R)⁻¹Rᵀ.
-  const Eigen::MatrixXd R = symmetric_factor(C, false).root;
+  const Eigen::MatrixXd R = linear_layer_factor(C);
   const Eigen::MatrixXd T =
       Eigen::MatrixXd::Identity(P, P) - 2.0 * g * R.transpose() * tilt * R;
   const Eigen::LLT<Eigen::MatrixXd> llt(symmetrised(T));
