@@ -56,10 +56,11 @@ bool restore_chain(RunningChain& chain, Sampler& sampler, DrawRecorder* recorder
     chain.state = read_phase_point(*in, dimension);
     chain.engine = in->engine();
     chain.result = read_chain_result(*in);
+    if (chain.result.chain != chain_index)
+      throw DataError("holds chain " + std::to_string(chain.result.chain) + ", not " + std::to_string(chain_index));
     sampler.restore_state(*in);
     if (recorder != nullptr) recorder->restore_state(*in);
     in->finish();
-    if (chain.result.chain != chain_index) throw DataError("holds chain " + std::to_string(chain.result.chain));
   } catch (const DataError& e) {
     const std::string message = e.what();
     if (message.rfind(in->source(), 0) == 0) throw;

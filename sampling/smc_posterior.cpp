@@ -62,11 +62,13 @@ std::pair<double, double> pooled_log_evidence(const Eigen::Ref<const Eigen::Vect
 
 namespace {
 
-// The runs of an SMC posterior so far: the finished runs' estimates and, between two steps
-// of run `replicate`, its accumulated E_prior and ΔC sums and its state.
+// The runs of an SMC posterior so far: the finished runs' estimates and, when run
+// `replicate` is under way (between two of its steps), its accumulated E_prior and ΔC sums
+// and its state.
 struct SmcPosteriorProgress {
   SmcPosterior finished;      // kernels' replicates, replicate_log_evidences, schedules of runs 0..replicate−1
   Eigen::Index replicate = 0;
+  bool running = false;       // run `replicate` has made a step (else it starts afresh)
   core::KernelStack prior, delta;
   SmcRunState run;
 };
@@ -80,6 +82,8 @@ void write_progress(const SmcPosteriorProgress& p, core::BinaryWriter& out) {
     out.real(p.finished.replicate_log_evidences(r));
     write_smc_steps(p.finished.schedules[i], out);
   }
+  out.integer(p.running ? 1 : 0);
+  if (!p.running) return;
   out.matrices(p.prior.kernels);
   out.matrices(p.delta.kernels);
   write_smc_state(p.run, out);
@@ -108,9 +112,12 @@ SmcPosteriorProgress read_progress(core::BinaryReader& in, const core::ModelSpec
     p.finished.replicate_log_evidences(r) = in.real();
     p.finished.schedules.push_back(read_smc_steps(in, settings.smc.max_steps));
   }
-  p.prior = read_stack(in, layers, points);
-  p.delta = read_stack(in, layers, points);
-  p.run = read_smc_state(in, settings.smc, dimension);
+  p.running = in.integer() != 0;
+  if (p.running) {
+    p.prior = read_stack(in, layers, points);
+    p.delta = read_stack(in, layers, points);
+    p.run = read_smc_state(in, settings.smc, dimension);
+  }
   in.finish();
   return p;
 }
@@ -148,14 +155,15 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
   if (!restored) result.replicate_log_evidences.resize(settings.replicates);
   for (Eigen::Index r = p.replicate; r < settings.replicates; ++r) {
     // The first step reweights the β = 0 population itself: its kernels give E_prior too. A
-    // restored run has made at least one step.
-    const bool resumed = restored && r == p.replicate;
+    // restored run under way has made at least one step.
+    const bool resumed = restored && r == p.replicate && p.running;
     if (!resumed) {
       p.prior = core::zero_kernel_stack(spec.depth() + 1, data.size());
       p.delta = p.prior;
     }
     bool first_step = !resumed;
     p.replicate = r;
+    p.running = true;
     SmcContinuation continuation;
     if (resumed) continuation.start = &p.run;
     if (partial != nullptr)
@@ -184,6 +192,13 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
     result.kernels.posterior_replicates.push_back(std::move(posterior));
     result.replicate_log_evidences(r) = run.log_evidence;
     result.schedules.push_back(run.steps);
+    if (partial != nullptr && r + 1 < settings.replicates && partial->due()) {
+      p.replicate = r + 1;  // the next run starts afresh
+      p.running = false;
+      core::BinaryWriter out;
+      write_progress(p, out);
+      partial->save(out);
+    }
   }
   double acceptance = 0.0;
   Eigen::Index moves = 0;
