@@ -138,6 +138,61 @@ std::optional<SmcPosteriorProgress> restored_progress(core::PartialStateStore* p
   }
 }
 
+void save_progress(const SmcPosteriorProgress& p, core::PartialStateStore& partial) {
+  core::BinaryWriter out;
+  write_progress(p, out);
+  partial.save(out);
+}
+
+// Run p.replicate, continued from p.run when `resumed`, accumulating its E_prior and ΔC into
+// p.prior and p.delta, and saving `p` after each step when due.
+SmcResult run_replicate(const CollapsedPosterior& base, double offset, const core::ModelSpec& spec,
+                        const core::Dataset& data, const SmcPosteriorSettings& settings, SmcPosteriorProgress& p,
+                        bool resumed, core::PartialStateStore* partial) {
+  // The first step reweights the β = 0 population itself: its kernels give E_prior too. A
+  // restored run under way has made at least one step.
+  if (!resumed) {
+    p.prior = core::zero_kernel_stack(spec.depth() + 1, data.size());
+    p.delta = p.prior;
+  }
+  bool first_step = !resumed;
+  p.running = true;
+  SmcContinuation continuation;
+  if (resumed) continuation.start = &p.run;
+  if (partial != nullptr)
+    continuation.after_step = [&p, partial](const SmcRunState& state) {
+      if (!partial->due()) return;
+      p.run = state;
+      save_progress(p, *partial);
+    };
+  return run_tempered_smc(
+      base, offset, settings.smc, static_cast<std::uint64_t>(p.replicate),
+      [&](const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights) {
+        const std::vector<core::KernelStack> kernels = particle_kernels(spec, data, particles);
+        const double uniform = 1.0 / static_cast<double>(weights.size());
+        if (first_step) add_weighted_sum(kernels, Eigen::VectorXd::Constant(weights.size(), uniform), p.prior);
+        first_step = false;
+        core::KernelStack step = core::zero_kernel_stack(spec.depth() + 1, data.size());
+        add_weighted_sum(kernels, (weights.array() - uniform).matrix(), step);
+        for (Eigen::Index l = 1; l <= p.delta.top_layer(); ++l) p.delta.layer(l) += step.layer(l);
+      },
+      continuation);
+}
+
+// The means, the pooled evidence and the mean acceptance of the finished runs.
+void summarize_runs(SmcPosterior& result) {
+  double acceptance = 0.0;
+  Eigen::Index moves = 0;
+  for (const std::vector<SmcStepInfo>& schedule : result.schedules) {
+    for (const SmcStepInfo& step : schedule) acceptance += step.acceptance;
+    moves += static_cast<Eigen::Index>(schedule.size());
+  }
+  result.kernels.prior_mean = average(result.kernels.prior_replicates);
+  result.kernels.posterior_mean = average(result.kernels.posterior_replicates);
+  std::tie(result.log_evidence, result.log_evidence_error) = pooled_log_evidence(result.replicate_log_evidences);
+  result.mean_acceptance = acceptance / static_cast<double>(moves);
+}
+
 }  // namespace
 
 SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset& data,
@@ -150,42 +205,15 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
   const CollapsedPosterior base(spec, data);
   const double offset = collapsed_log_likelihood_offset(data.size(), data.output_dim());
   std::optional<SmcPosteriorProgress> restored = restored_progress(partial, spec, data, settings, base.dimension());
+  const bool resumed_run = restored && restored->running;
   SmcPosteriorProgress p = restored ? std::move(*restored) : SmcPosteriorProgress{};
   SmcPosterior& result = p.finished;
   if (!restored) result.replicate_log_evidences.resize(settings.replicates);
-  for (Eigen::Index r = p.replicate; r < settings.replicates; ++r) {
-    // The first step reweights the β = 0 population itself: its kernels give E_prior too. A
-    // restored run under way has made at least one step.
-    const bool resumed = restored && r == p.replicate && p.running;
-    if (!resumed) {
-      p.prior = core::zero_kernel_stack(spec.depth() + 1, data.size());
-      p.delta = p.prior;
-    }
-    bool first_step = !resumed;
+  const Eigen::Index first = p.replicate;
+  for (Eigen::Index r = first; r < settings.replicates; ++r) {
+    const bool resumed = resumed_run && r == first;
     p.replicate = r;
-    p.running = true;
-    SmcContinuation continuation;
-    if (resumed) continuation.start = &p.run;
-    if (partial != nullptr)
-      continuation.after_step = [&p, partial](const SmcRunState& state) {
-        if (!partial->due()) return;
-        p.run = state;
-        core::BinaryWriter out;
-        write_progress(p, out);
-        partial->save(out);
-      };
-    const SmcResult run = run_tempered_smc(
-        base, offset, settings.smc, static_cast<std::uint64_t>(r),
-        [&](const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights) {
-          const std::vector<core::KernelStack> kernels = particle_kernels(spec, data, particles);
-          const double uniform = 1.0 / static_cast<double>(weights.size());
-          if (first_step) add_weighted_sum(kernels, Eigen::VectorXd::Constant(weights.size(), uniform), p.prior);
-          first_step = false;
-          core::KernelStack step = core::zero_kernel_stack(spec.depth() + 1, data.size());
-          add_weighted_sum(kernels, (weights.array() - uniform).matrix(), step);
-          for (Eigen::Index l = 1; l <= p.delta.top_layer(); ++l) p.delta.layer(l) += step.layer(l);
-        },
-        continuation);
+    const SmcResult run = run_replicate(base, offset, spec, data, settings, p, resumed, partial);
     core::KernelStack posterior = p.prior;
     for (Eigen::Index l = 1; l <= posterior.top_layer(); ++l) posterior.layer(l) += p.delta.layer(l);
     result.kernels.prior_replicates.push_back(std::move(p.prior));
@@ -195,21 +223,10 @@ SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset&
     if (partial != nullptr && r + 1 < settings.replicates && partial->due()) {
       p.replicate = r + 1;  // the next run starts afresh
       p.running = false;
-      core::BinaryWriter out;
-      write_progress(p, out);
-      partial->save(out);
+      save_progress(p, *partial);
     }
   }
-  double acceptance = 0.0;
-  Eigen::Index moves = 0;
-  for (const std::vector<SmcStepInfo>& schedule : result.schedules) {
-    for (const SmcStepInfo& step : schedule) acceptance += step.acceptance;
-    moves += static_cast<Eigen::Index>(schedule.size());
-  }
-  result.kernels.prior_mean = average(result.kernels.prior_replicates);
-  result.kernels.posterior_mean = average(result.kernels.posterior_replicates);
-  std::tie(result.log_evidence, result.log_evidence_error) = pooled_log_evidence(result.replicate_log_evidences);
-  result.mean_acceptance = acceptance / static_cast<double>(moves);
+  summarize_runs(result);
   return std::move(result);
 }
 
