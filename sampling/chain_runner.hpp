@@ -109,10 +109,12 @@ Eigen::VectorXd initial_point(const ChainSettings& settings, Eigen::Index chain,
 
 // Runs settings.chains chains on `target` (cloned per chain; never evaluated itself).
 // recorders[c] receives the kept draws of chain first_chain + c (recorders.size() must
-// equal chains; a null entry records nothing). partials, empty or one per chain (a null entry
-// keeps nothing), hold each chain's partial state (the header's). Results are in chain order. Throws ConfigError for bad settings
-// (sampler settings name `sampler.<field>`), NumericalError if a chain cannot start (a
-// non-finite U at q₀) or warmup finds no step size, and whatever a recorder throws.
+// equal chains; a null entry records nothing). partials, empty or one per chain (a null
+// entry keeps nothing), hold each chain's partial state (the header's). Results are in chain
+// order. Throws ConfigError for bad settings (sampler settings name `sampler.<field>`),
+// NumericalError if a chain cannot start (a non-finite U at q₀) or warmup finds no step
+// size, DataError naming the file for a partial state that does not fit, and whatever a
+// recorder throws.
 std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettings& sampler,
                                     const ChainSettings& settings,
                                     const std::vector<DrawRecorder*>& recorders,
