@@ -37,7 +37,8 @@ int run_sample(const CommonOptions& options) {
     std::cout << validation::format_route_table(run, data.targets) << "\nreport: " << path.string() << "\n";
     return 0;
   }
-  validation::PosteriorCheckpoint checkpoint(config.run.output_dir, config, data, !options.resume_dir.empty());
+  validation::PosteriorCheckpoint checkpoint(config.run.output_dir, config, data, !options.resume_dir.empty(),
+                                             checkpoint_schedule(options));
   const validation::PosteriorRunResult result = validation::run_posterior(config, data, progress, &checkpoint);
   const auto path = validation::write_posterior_report(result, config.run.output_dir);
   checkpoint.remove();

@@ -85,7 +85,7 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
                     : validation::shard_units(validation::study_units(config), shard_index, shard_count);
   const std::string command = shard.empty() ? "validate" : "validate --shard " + shard;
   validation::StudyCheckpoint checkpoint(config.run.output_dir, command, config, data, units,
-                                         !options.resume_dir.empty());
+                                         !options.resume_dir.empty(), checkpoint_schedule(options));
   const validation::StudyRecords records = compute_with_checkpoint(options, config, data, units, checkpoint, progress);
   if (!shard.empty()) {
     const auto path = validation::write_records(records, config.run.output_dir);

@@ -14,6 +14,9 @@ struct CommonOptions {
   bool force = false;                    // --force: run even beyond the memory estimate's limit
   std::string resume_dir;                // --resume DIR (validate): continue the checkpoint in DIR, which
                                          // becomes the output directory
+  // --checkpoint-interval SECONDS (sample, validate): how often a running unit saves its
+  // partial state (0: finished units only).
+  double checkpoint_interval = 60.0;
   std::string command;                   // the subcommand's name ("" for the demo), set by main
 };
 

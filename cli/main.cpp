@@ -24,6 +24,11 @@ constexpr int kExitConfig = 78;
 constexpr const char* kResumeHelp =
     "Continue the killed run whose output directory is DIR from its checkpoint (same config and options)";
 
+// --checkpoint-interval SECONDS of the same commands.
+constexpr const char* kCheckpointIntervalHelp =
+    "Save a running chain's or SMC run's partial state every SECONDS of wall time (default 60; 0: only "
+    "finished units), so that --resume continues inside it";
+
 void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options) {
   command.add_option("-c,--config", options.config_path, "TOML config file (default: built-in defaults)");
   command.add_option("--set", options.overrides, "Override a config value: section.key=value (repeatable)")
@@ -96,12 +101,14 @@ int main(int argc, char** argv) {
     add_common_options(*subcommands.back(), options);
   }
   app.get_subcommand("sample")->add_option("--resume", options.resume_dir, kResumeHelp);
+  app.get_subcommand("sample")->add_option("--checkpoint-interval", options.checkpoint_interval, kCheckpointIntervalHelp);
   std::string shard;
   CLI::App* validate = app.add_subcommand(
       "validate", "Posterior and exact prior Monte Carlo over widths against every finite-width theory");
   add_common_options(*validate, options);
   validate->add_option("--shard", shard, "Compute only part k of K of the study's units (k/K) and write its records");
   validate->add_option("--resume", options.resume_dir, kResumeHelp);
+  validate->add_option("--checkpoint-interval", options.checkpoint_interval, kCheckpointIntervalHelp);
   std::vector<std::string> merge_directories;
   CLI::App* merge = app.add_subcommand("merge", "Merge the record directories of validate --shard and analyse them");
   add_common_options(*merge, options);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -210,6 +212,24 @@ void discard_partial_output() {
   // A run refused before it wrote anything (e.g. a --resume of another config) has nothing to remove.
   if (removed > 1 || (removed == 1 && state.existed))
     std::cerr << "kernelmc: removed the partial output of the failed run from " << state.directory.string() << "\n";
+}
+
+validation::CheckpointSchedule checkpoint_schedule(const CommonOptions& options) {
+  validation::CheckpointSchedule schedule;
+  if (!(std::isfinite(options.checkpoint_interval) && options.checkpoint_interval >= 0.0)) {
+    std::ostringstream msg;
+    msg << "--checkpoint-interval " << options.checkpoint_interval << ": must be a finite number of seconds >= 0";
+    throw ConfigError(msg.str());
+  }
+  schedule.interval_seconds = options.checkpoint_interval;
+  if (const char* every = std::getenv("KERNELMC_CHECKPOINT_EVERY")) {
+    char* end = nullptr;
+    const long long k = std::strtoll(every, &end, 10);
+    if (end == every || *end != '\0' || k < 1)
+      throw ConfigError(std::string("KERNELMC_CHECKPOINT_EVERY = ") + every + ": must be a positive integer");
+    schedule.every_safe_points = k;
+  }
+  return schedule;
 }
 
 }  // namespace kernelmc::cli

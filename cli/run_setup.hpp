@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "core/config.hpp"
+#include "validation/study_checkpoint.hpp"
 
 namespace kernelmc::cli {
 
@@ -18,6 +19,11 @@ namespace kernelmc::cli {
 // memory unless options.force (ConfigError naming the field that drives the estimate).
 // From then on discard_partial_output() knows the run's output directory.
 core::Config resolve_config(const CommonOptions& options);
+
+// The schedule of partial-state saves: --checkpoint-interval (ConfigError naming the option
+// and value unless finite and >= 0) and the test hook KERNELMC_CHECKPOINT_EVERY (ConfigError
+// unless a positive integer when set).
+validation::CheckpointSchedule checkpoint_schedule(const CommonOptions& options);
 
 // A rough upper estimate of the peak memory of `command` (a subcommand name, "" = demo)
 // on `config`, in bytes, and the config field that drives it.

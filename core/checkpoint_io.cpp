@@ -101,6 +101,27 @@ void BinaryWriter::matrices(const std::vector<Eigen::MatrixXd>& value) {
   for (const Eigen::MatrixXd& m : value) matrix(m);
 }
 
+namespace {
+
+// pcg-cpp keeps an engine's state and increment (its stream) protected, and its stream
+// operators do not compile for the 128-bit state here (its operator<< for pcg128_t is hidden
+// from the engine's); a derived view reads them and sets the state (set_stream sets the rest).
+struct EngineView : Engine {
+  static pcg_extras::pcg128_t& state(Engine& engine) { return engine.*(&EngineView::state_); }
+  static pcg_extras::pcg128_t stream_increment(const Engine& engine) { return engine.*(&EngineView::inc_); }
+};
+
+}  // namespace
+
+void BinaryWriter::engine(const Engine& value) {
+  Engine copy = value;
+  const pcg_extras::pcg128_t state = EngineView::state(copy), increment = EngineView::stream_increment(value);
+  for (const pcg_extras::pcg128_t x : {state, increment}) {
+    integer(static_cast<std::int64_t>(static_cast<std::uint64_t>(x >> 64)));
+    integer(static_cast<std::int64_t>(static_cast<std::uint64_t>(x)));
+  }
+}
+
 std::string BinaryWriter::framed(std::string_view magic) const {
   std::string out(magic);
   out += bytes_;
@@ -171,6 +192,19 @@ std::vector<Eigen::MatrixXd> BinaryReader::matrices() {
     throw DataError(source_ + ": corrupt checkpoint file (bad array count)");
   std::vector<Eigen::MatrixXd> value;
   for (std::int64_t i = 0; i < count; ++i) value.push_back(matrix());
+  return value;
+}
+
+Engine BinaryReader::engine() {
+  pcg_extras::pcg128_t words[2];
+  for (pcg_extras::pcg128_t& x : words) {
+    const auto high = static_cast<std::uint64_t>(integer());
+    x = (static_cast<pcg_extras::pcg128_t>(high) << 64) | static_cast<std::uint64_t>(integer());
+  }
+  if ((words[1] & 1) == 0) throw DataError(source_ + ": corrupt checkpoint file (bad random-number engine stream)");
+  Engine value;
+  value.set_stream(words[1] >> 1);
+  EngineView::state(value) = words[0];
   return value;
 }
 

@@ -14,9 +14,12 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/rng.hpp"
 
 namespace kernelmc::core {
 
@@ -36,6 +39,8 @@ class BinaryWriter {
   void matrix(const Eigen::MatrixXd& value);  // rows, cols, column-major values
   void vector(const Eigen::VectorXd& value);
   void matrices(const std::vector<Eigen::MatrixXd>& value);
+  // The engine's complete state: its 128-bit state and increment (the stream), bit for bit.
+  void engine(const Engine& value);
   // magic + payload + checksum.
   std::string framed(std::string_view magic) const;
 
@@ -54,6 +59,8 @@ class BinaryReader {
   Eigen::MatrixXd matrix();
   Eigen::VectorXd vector();
   std::vector<Eigen::MatrixXd> matrices();
+  Engine engine();
+  const std::string& source() const { return source_; }
   // DataError unless every payload byte was read.
   void finish() const;
 
@@ -63,6 +70,23 @@ class BinaryReader {
   std::string source_;
   std::size_t position_ = 0;
   std::size_t end_ = 0;  // end of the payload
+};
+
+// Where the partial state of one running unit of work (a chain, an SMC run) is kept beyond
+// the process, so that a killed unit continues from its last saved state instead of starting
+// again (validation/study_checkpoint.hpp keeps it in a file). The unit calls `due` at each of
+// its safe points (cheap: a clock read), `save` with its complete state when due, and `load`
+// once before it starts. A unit restored from its last save and run to the end gives the
+// bits of an uninterrupted run. Used by one thread at a time.
+class PartialStateStore {
+ public:
+  virtual ~PartialStateStore() = default;
+  // The last saved state, its payload to read in the order it was written; none if the unit
+  // never saved. DataError naming the file if it is corrupt.
+  virtual std::optional<BinaryReader> load() = 0;
+  // Whether the unit should save now (the checkpoint interval has elapsed).
+  virtual bool due() = 0;
+  virtual void save(const BinaryWriter& state) = 0;
 };
 
 }  // namespace kernelmc::core

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -21,17 +22,59 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Chain c from its prior draw to its last kept draw (see the header's contract).
-ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_settings,
-                      const ChainSettings& settings, Eigen::Index c, DrawRecorder* recorder,
-                      detail::ProgressCounter& counter) {
-  const std::unique_ptr<Potential> potential = target.clone();
-  const std::unique_ptr<Sampler> sampler = make_sampler(sampler_settings, *potential);
-  core::Engine engine = core::make_stream(settings.seed, core::StreamPurpose::chain_momentum,
-                                          settings.stream_width, static_cast<std::uint64_t>(c));
-  PhasePoint state = make_phase_point(*potential, initial_point(settings, c, potential->dimension()));
+// One chain between two transitions: with the sampler's state, what a partial state holds.
+struct RunningChain {
+  PhasePoint state;
+  core::Engine engine;
+  ChainResult result;
+  Eigen::Index done = 0;    // transitions done, warmup then sampling
+  double accept_sum = 0.0;  // Σ accept_stat over the sampling transitions done
+};
 
-  ChainResult r;
+// The chain's partial state (the order restore_chain reads).
+void save_chain(const RunningChain& chain, const Sampler& sampler, const DrawRecorder* recorder,
+                core::PartialStateStore& partial) {
+  core::BinaryWriter out;
+  out.integer(chain.done);
+  out.real(chain.accept_sum);
+  write_phase_point(chain.state, out);
+  out.engine(chain.engine);
+  write_chain_result(chain.result, out);
+  sampler.save_state(out);
+  if (recorder != nullptr) recorder->save_state(out);
+  partial.save(out);
+}
+
+// The chain as its last partial state left it, or false when the store holds none.
+bool restore_chain(RunningChain& chain, Sampler& sampler, DrawRecorder* recorder, core::PartialStateStore& partial,
+                   Eigen::Index dimension, Eigen::Index chain_index) {
+  std::optional<core::BinaryReader> in = partial.load();
+  if (!in) return false;
+  try {
+    chain.done = in->integer();
+    chain.accept_sum = in->real();
+    chain.state = read_phase_point(*in, dimension);
+    chain.engine = in->engine();
+    chain.result = read_chain_result(*in);
+    if (chain.result.chain != chain_index)
+      throw DataError("holds chain " + std::to_string(chain.result.chain) + ", not " + std::to_string(chain_index));
+    sampler.restore_state(*in);
+    if (recorder != nullptr) recorder->restore_state(*in);
+    in->finish();
+  } catch (const DataError& e) {
+    const std::string message = e.what();
+    if (message.rfind(in->source(), 0) == 0) throw;
+    throw DataError(in->source() + ": " + message);
+  }
+  return true;
+}
+
+// A fresh chain c: its prior draw, its engine, its result's per-draw vectors sized.
+void start_chain(RunningChain& chain, Potential& potential, const ChainSettings& settings, Eigen::Index c) {
+  chain.state = make_phase_point(potential, initial_point(settings, c, potential.dimension()));
+  chain.engine = core::make_stream(settings.seed, core::StreamPurpose::chain_momentum, settings.stream_width,
+                                   static_cast<std::uint64_t>(c));
+  ChainResult& r = chain.result;
   r.chain = c;
   const Eigen::Index n = settings.draws;
   r.energy.resize(n);
@@ -39,35 +82,57 @@ ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_se
   r.divergent.resize(n);
   r.tree_depth.resize(n);
   r.n_leapfrog.resize(n);
+}
 
-  auto start = std::chrono::steady_clock::now();
-  if (settings.warmup > 0) {
-    sampler->begin_warmup(state, settings.warmup, engine);
-    for (Eigen::Index i = 0; i < settings.warmup && !counter.cancelled(); ++i) {
-      const TransitionInfo info = sampler->transition(state, engine);
-      r.gradient_evaluations += info.n_leapfrog;
-      r.warmup_divergences += info.divergent ? 1 : 0;
-      counter.add(1);
+// The clock of one phase of a chain, counting the seconds a restored chain spent before.
+std::chrono::steady_clock::time_point phase_start(double seconds_before) {
+  return std::chrono::steady_clock::now() -
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds_before));
+}
+
+// The warmup transitions not yet done, then end_warmup (once: a chain restored after it
+// is no longer in warmup).
+void run_warmup(RunningChain& chain, Sampler& sampler, const ChainSettings& settings, DrawRecorder* recorder,
+                core::PartialStateStore* partial, detail::ProgressCounter& counter) {
+  ChainResult& r = chain.result;
+  const auto start = phase_start(r.warmup_seconds);
+  while (chain.done < settings.warmup && !counter.cancelled()) {
+    const TransitionInfo info = sampler.transition(chain.state, chain.engine);
+    r.gradient_evaluations += info.n_leapfrog;
+    r.warmup_divergences += info.divergent ? 1 : 0;
+    ++chain.done;
+    counter.add(1);
+    if (partial != nullptr && partial->due()) {
+      r.warmup_seconds = seconds_since(start);
+      save_chain(chain, sampler, recorder, *partial);
     }
-    sampler->end_warmup();
   }
-  r.step_size = sampler->step_size();
-  r.inverse_mass = sampler->metric().inverse_mass();
-  r.warmup_seconds = seconds_since(start);
+  if (sampler.in_warmup()) sampler.end_warmup();
+  if (r.sampling_transitions == 0) {  // not a chain restored inside its sampling phase
+    r.step_size = sampler.step_size();
+    r.inverse_mass = sampler.metric().inverse_mass();
+    r.warmup_seconds = seconds_since(start);
+  }
+}
 
-  start = std::chrono::steady_clock::now();
-  const int depth_cap = sampler_settings.max_tree_depth;
-  const bool nuts = sampler_settings.kind == SamplerKind::nuts;
-  double accept_sum = 0.0;
-  for (Eigen::Index i = 0; i < n && !counter.cancelled(); ++i) {
+// The kept draws not yet done, each after `thin` transitions.
+void run_sampling(RunningChain& chain, Sampler& sampler, const ChainSettings& settings, DrawRecorder* recorder,
+                  core::PartialStateStore* partial, detail::ProgressCounter& counter) {
+  ChainResult& r = chain.result;
+  const auto start = phase_start(r.sampling_seconds);
+  const int depth_cap = sampler.settings().max_tree_depth;
+  const bool nuts = sampler.settings().kind == SamplerKind::nuts;
+  const Eigen::Index n = settings.draws;
+  for (Eigen::Index i = (chain.done - settings.warmup) / settings.thin; i < n && !counter.cancelled(); ++i) {
     TransitionInfo info;
     for (Eigen::Index t = 0; t < settings.thin; ++t) {
-      info = sampler->transition(state, engine);
+      info = sampler.transition(chain.state, chain.engine);
       r.gradient_evaluations += info.n_leapfrog;
       r.sampling_divergences += info.divergent ? 1 : 0;
       r.max_tree_depth_hits += nuts && info.tree_depth >= depth_cap ? 1 : 0;
-      accept_sum += info.accept_stat;
+      chain.accept_sum += info.accept_stat;
       ++r.sampling_transitions;
+      ++chain.done;
       counter.add(1);
     }
     r.energy(i) = info.energy;
@@ -75,11 +140,34 @@ ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_se
     r.divergent(i) = info.divergent ? 1.0 : 0.0;
     r.tree_depth(i) = info.tree_depth;
     r.n_leapfrog(i) = info.n_leapfrog;
-    if (recorder != nullptr) recorder->record(i, state.q);
+    if (recorder != nullptr) recorder->record(i, chain.state.q);
+    if (partial != nullptr && i + 1 < n && partial->due()) {
+      r.sampling_seconds = seconds_since(start);
+      save_chain(chain, sampler, recorder, *partial);
+    }
   }
-  r.mean_accept_stat = r.sampling_transitions > 0 ? accept_sum / static_cast<double>(r.sampling_transitions) : 0.0;
+  r.mean_accept_stat =
+      r.sampling_transitions > 0 ? chain.accept_sum / static_cast<double>(r.sampling_transitions) : 0.0;
   r.sampling_seconds = seconds_since(start);
-  return r;
+}
+
+// Chain c from its prior draw (or from its partial state) to its last kept draw (see the
+// header's contract).
+ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_settings,
+                      const ChainSettings& settings, Eigen::Index c, DrawRecorder* recorder,
+                      core::PartialStateStore* partial, detail::ProgressCounter& counter) {
+  const std::unique_ptr<Potential> potential = target.clone();
+  const std::unique_ptr<Sampler> sampler = make_sampler(sampler_settings, *potential);
+  RunningChain chain;
+  if (partial != nullptr && restore_chain(chain, *sampler, recorder, *partial, potential->dimension(), c)) {
+    counter.add(chain.done);
+  } else {
+    start_chain(chain, *potential, settings, c);
+    if (settings.warmup > 0) sampler->begin_warmup(chain.state, settings.warmup, chain.engine);
+  }
+  run_warmup(chain, *sampler, settings, recorder, partial, counter);
+  run_sampling(chain, *sampler, settings, recorder, partial, counter);
+  return std::move(chain.result);
 }
 
 void require(bool ok, std::string_view section, std::string_view field, Eigen::Index value,
@@ -115,12 +203,15 @@ std::int64_t total_transitions(const ChainSettings& s) {
 std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettings& sampler,
                                     const ChainSettings& settings,
                                     const std::vector<DrawRecorder*>& recorders,
-                                    const ChainProgress& progress) {
+                                    const ChainProgress& progress,
+                                    const std::vector<core::PartialStateStore*>& partials) {
   validate(settings);
   validate(sampler);
-  if (static_cast<Eigen::Index>(recorders.size()) != settings.chains) {
-    throw ConfigError("run_chains: " + std::to_string(recorders.size()) + " recorders for " +
-                      std::to_string(settings.chains) + " chains: need one per chain");
+  if (static_cast<Eigen::Index>(recorders.size()) != settings.chains ||
+      (!partials.empty() && static_cast<Eigen::Index>(partials.size()) != settings.chains)) {
+    throw ConfigError("run_chains: " + std::to_string(recorders.size()) + " recorders and " +
+                      std::to_string(partials.size()) + " partial-state stores for " + std::to_string(settings.chains) +
+                      " chains: need one recorder per chain and none or one store per chain");
   }
   const auto C = static_cast<std::size_t>(settings.chains);
   std::vector<ChainResult> results(C);
@@ -132,7 +223,8 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
   for (Eigen::Index c = 0; c < settings.chains; ++c) {
     const auto i = static_cast<std::size_t>(c);
     try {
-      results[i] = run_chain(target, sampler, settings, settings.first_chain + c, recorders[i], counter);
+      core::PartialStateStore* partial = partials.empty() ? nullptr : partials[i];
+      results[i] = run_chain(target, sampler, settings, settings.first_chain + c, recorders[i], partial, counter);
     } catch (...) {
       errors[i] = std::current_exception();
     }
@@ -153,11 +245,57 @@ ReadoutCompletion::ReadoutCompletion(const CollapsedPosterior& posterior, const 
       next_(next),
       theta_(posterior.layout().size()) {}
 
+void ReadoutCompletion::save_state(core::BinaryWriter& out) const {
+  out.engine(engine_);
+  next_.save_state(out);
+}
+
+void ReadoutCompletion::restore_state(core::BinaryReader& in) {
+  engine_ = in.engine();
+  next_.restore_state(in);
+}
+
 void ReadoutCompletion::record(Eigen::Index index, const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) {
   const ParameterLayout& layout = posterior_.layout();
   theta_.head(layout.hidden_size()) = theta_hidden;
   posterior_.draw_readout(theta_hidden, engine_, theta_.tail(layout.readout_size()));
   next_.record(index, theta_);
+}
+
+void DrawRecorder::save_state(core::BinaryWriter&) const {
+  throw Error("this draw recorder keeps no checkpoint: a chain with a partial-state store needs one that does");
+}
+
+void DrawRecorder::restore_state(core::BinaryReader&) {
+  throw Error("this draw recorder keeps no checkpoint: a chain with a partial-state store needs one that does");
+}
+
+void write_chain_result(const ChainResult& r, core::BinaryWriter& out) {
+  out.integer(r.chain);
+  for (const Eigen::VectorXd* v : {&r.energy, &r.accept_stat, &r.divergent}) out.vector(*v);
+  out.vector(r.tree_depth.cast<double>());
+  out.vector(r.n_leapfrog.cast<double>());
+  for (const Eigen::Index n : {r.sampling_transitions, r.sampling_divergences, r.max_tree_depth_hits,
+                               r.warmup_divergences})
+    out.integer(n);
+  out.integer(r.gradient_evaluations);
+  for (const double x : {r.mean_accept_stat, r.step_size, r.warmup_seconds, r.sampling_seconds}) out.real(x);
+  out.vector(r.inverse_mass);
+}
+
+ChainResult read_chain_result(core::BinaryReader& in) {
+  ChainResult r;
+  r.chain = in.integer();
+  for (Eigen::VectorXd* v : {&r.energy, &r.accept_stat, &r.divergent}) *v = in.vector();
+  r.tree_depth = in.vector().cast<int>();
+  r.n_leapfrog = in.vector().cast<int>();
+  for (Eigen::Index* n : {&r.sampling_transitions, &r.sampling_divergences, &r.max_tree_depth_hits,
+                          &r.warmup_divergences})
+    *n = in.integer();
+  r.gradient_evaluations = in.integer();
+  for (double* x : {&r.mean_accept_stat, &r.step_size, &r.warmup_seconds, &r.sampling_seconds}) *x = in.real();
+  r.inverse_mass = in.vector();
+  return r;
 }
 
 Eigen::MatrixXd draws_by_chain(const std::vector<ChainResult>& chains, Eigen::VectorXd ChainResult::*field) {

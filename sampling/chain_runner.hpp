@@ -8,6 +8,11 @@
 //   - Stan-style warmup (Sampler::begin_warmup / end_warmup, sampler.hpp), then draws·thin
 //     sampling transitions of which every thin-th is kept and handed to the chain's
 //     DrawRecorder.
+// A chain can keep its partial state (core::PartialStateStore): at its safe points, after
+// each warmup transition and after each kept draw, when the store says a save is due, it
+// saves the transitions done, the phase point, its engine, the sampler's state
+// (Sampler::save_state), its ChainResult so far and its recorder's state; a chain whose store
+// holds such a state continues from it and ends with the bits of an uninterrupted chain.
 // Chain c touches only its own streams, sampler, recorder and result, so the run is
 // bit-identical for any number of threads (STYLE.md §6). No exception leaves the
 // parallel region: the error of the lowest failing chain is rethrown after it. Nothing
@@ -24,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/checkpoint_io.hpp"
 #include "core/rng.hpp"
 #include "core/settings/posterior.hpp"
 #include "sampling/collapsed_posterior.hpp"
@@ -59,6 +65,11 @@ class DrawRecorder {
   // Kept draw `index` = 0..draws−1: the position θ after transition (index + 1)·thin of
   // the sampling phase. `theta` is only valid during the call.
   virtual void record(Eigen::Index index, const Eigen::Ref<const Eigen::VectorXd>& theta) = 0;
+  // Everything the recorder has accumulated, and that read back into a recorder built like
+  // it: a chain's partial state. The default throws Error (the recorder keeps no
+  // checkpoint); only a chain with a PartialStateStore calls them.
+  virtual void save_state(core::BinaryWriter& out) const;
+  virtual void restore_state(core::BinaryReader& in);
 };
 
 // What one chain did. The per-draw vectors describe the transition that produced each
@@ -83,6 +94,10 @@ struct ChainResult {
   double sampling_seconds = 0.0;
 };
 
+// A chain result bit for bit (wall-clock fields included), and one read back.
+void write_chain_result(const ChainResult& result, core::BinaryWriter& out);
+ChainResult read_chain_result(core::BinaryReader& in);
+
 // Transitions done so far (warmup and sampling, all chains); called on the calling
 // thread only, at most a few hundred times per run. An exception it throws stops the
 // chains and is rethrown.
@@ -94,13 +109,17 @@ Eigen::VectorXd initial_point(const ChainSettings& settings, Eigen::Index chain,
 
 // Runs settings.chains chains on `target` (cloned per chain; never evaluated itself).
 // recorders[c] receives the kept draws of chain first_chain + c (recorders.size() must
-// equal chains; a null entry records nothing). Results are in chain order. Throws ConfigError for bad settings
-// (sampler settings name `sampler.<field>`), NumericalError if a chain cannot start (a
-// non-finite U at q₀) or warmup finds no step size, and whatever a recorder throws.
+// equal chains; a null entry records nothing). partials, empty or one per chain (a null
+// entry keeps nothing), hold each chain's partial state (the header's). Results are in chain
+// order. Throws ConfigError for bad settings (sampler settings name `sampler.<field>`),
+// NumericalError if a chain cannot start (a non-finite U at q₀) or warmup finds no step
+// size, DataError naming the file for a partial state that does not fit, and whatever a
+// recorder throws.
 std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettings& sampler,
                                     const ChainSettings& settings,
                                     const std::vector<DrawRecorder*>& recorders,
-                                    const ChainProgress& progress = {});
+                                    const ChainProgress& progress = {},
+                                    const std::vector<core::PartialStateStore*>& partials = {});
 
 // Total transitions of a run, chains·(warmup + draws·thin): the end value of progress.
 std::int64_t total_transitions(const ChainSettings& settings);
@@ -120,6 +139,9 @@ class ReadoutCompletion final : public DrawRecorder {
   ReadoutCompletion(const CollapsedPosterior& posterior, const ChainSettings& settings, Eigen::Index chain,
                     DrawRecorder& next);
   void record(Eigen::Index index, const Eigen::Ref<const Eigen::VectorXd>& theta_hidden) override;
+  // Its engine, then `next`'s state.
+  void save_state(core::BinaryWriter& out) const override;
+  void restore_state(core::BinaryReader& in) override;
 
  private:
   CollapsedPosterior posterior_;

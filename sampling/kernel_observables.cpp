@@ -217,6 +217,10 @@ void KernelObservables::restore(const std::vector<Eigen::MatrixXd>& state) {
   if (next != state.size()) throw DataError("kernel observables state: too many arrays");
 }
 
+void KernelObservables::save_state(core::BinaryWriter& out) const { out.matrices(state()); }
+
+void KernelObservables::restore_state(core::BinaryReader& in) { restore(in.matrices()); }
+
 void KernelObservables::record(Eigen::Index draw, const Eigen::Ref<const Eigen::VectorXd>& theta) {
   if (settings_.record_output) {
     network_.forward(theta);

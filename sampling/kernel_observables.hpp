@@ -127,6 +127,9 @@ class KernelObservables final : public DrawRecorder {
   // kept in a checkpoint (validation/posterior_checkpoint.hpp) and taken up by a resumed run.
   std::vector<Eigen::MatrixXd> state() const;
   void restore(const std::vector<Eigen::MatrixXd>& state);
+  // The same state as a chain's partial state (DrawRecorder's contract).
+  void save_state(core::BinaryWriter& out) const override;
+  void restore_state(core::BinaryReader& in) override;
 
  private:
   struct Layer {

@@ -46,6 +46,17 @@ void AdaptationWindows::advance() {
   ++counter_;
 }
 
+void AdaptationWindows::save_state(core::BinaryWriter& out) const {
+  for (const Eigen::Index n : {n_warmup_, init_buffer_, term_buffer_, base_window_, counter_, window_size_, next_window_})
+    out.integer(n);
+}
+
+void AdaptationWindows::restore_state(core::BinaryReader& in) {
+  for (Eigen::Index* n : {&n_warmup_, &init_buffer_, &term_buffer_, &base_window_, &counter_, &window_size_,
+                          &next_window_})
+    *n = in.integer();
+}
+
 Eigen::VectorXd shrink_variance(const Eigen::Ref<const Eigen::VectorXd>& variance, Eigen::Index n) {
   const double dn = static_cast<double>(n);
   return (dn / (dn + 5.0)) * variance.array() + 1e-3 * (5.0 / (dn + 5.0));
@@ -70,6 +81,26 @@ bool MetricAdaptation::learn_variance(Eigen::VectorXd& inverse_mass,
   }
   windows_.advance();
   return update;
+}
+
+}  // namespace kernelmc::sampling
+
+namespace kernelmc::sampling {
+
+void MetricAdaptation::save_state(core::BinaryWriter& out) const {
+  windows_.save_state(out);
+  out.integer(estimator_.dimension());
+  out.integer(estimator_.tracks_covariance() ? 1 : 0);
+  out.matrices(estimator_.state());
+}
+
+void MetricAdaptation::restore_state(core::BinaryReader& in) {
+  windows_.restore_state(in);
+  const Eigen::Index dimension = in.integer();
+  const bool track_covariance = in.integer() != 0;
+  if (dimension < 0) throw DataError("metric adaptation state: negative dimension");
+  estimator_ = MeanCovarianceAccumulator(dimension, track_covariance);
+  estimator_.restore(in.matrices());
 }
 
 }  // namespace kernelmc::sampling

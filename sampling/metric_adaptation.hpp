@@ -9,6 +9,8 @@
 //    shrunk toward 1e-3 at each window's end: (n/(n+5))·var + 1e-3·(5/(n+5)).
 #include <Eigen/Core>
 
+#include "core/checkpoint_io.hpp"
+
 #include "sampling/accumulators.hpp"
 
 namespace kernelmc::sampling {
@@ -32,6 +34,10 @@ class AdaptationWindows {
   Eigen::Index init_buffer() const { return init_buffer_; }
   Eigen::Index term_buffer() const { return term_buffer_; }
   Eigen::Index base_window() const { return base_window_; }
+
+  // The schedule and the position in it, and those read back (a chain's checkpoint).
+  void save_state(core::BinaryWriter& out) const;
+  void restore_state(core::BinaryReader& in);
 
  private:
   Eigen::Index n_warmup_ = 0;
@@ -57,6 +63,11 @@ class MetricAdaptation {
   // restarts the estimator and returns true. Throws NumericalError if the estimate is
   // not finite.
   bool learn_variance(Eigen::VectorXd& inverse_mass, const Eigen::Ref<const Eigen::VectorXd>& q);
+
+  // The windows and the current window's estimator, and those read back into a
+  // MetricAdaptation of any dimension (a chain's checkpoint; DataError if they do not fit).
+  void save_state(core::BinaryWriter& out) const;
+  void restore_state(core::BinaryReader& in);
 
  private:
   AdaptationWindows windows_;

@@ -60,6 +60,44 @@ void Sampler::restart_step_size_adaptation(const PhasePoint& state, core::Engine
   step_size_adaptation_.restart();
 }
 
+void Sampler::save_state(core::BinaryWriter& out) const {
+  out.real(step_size_);
+  out.vector(metric_.inverse_mass());
+  out.integer(adapting_ ? 1 : 0);
+  step_size_adaptation_.save_state(out);
+  metric_adaptation_.save_state(out);
+}
+
+void Sampler::restore_state(core::BinaryReader& in) {
+  step_size_ = in.real();
+  const Eigen::VectorXd inverse_mass = in.vector();
+  if (inverse_mass.size() != metric_.dimension() || !inverse_mass.allFinite() || (inverse_mass.array() <= 0).any())
+    throw DataError("sampler state: the metric does not fit this sampler");
+  metric_.set_inverse_mass(inverse_mass);
+  adapting_ = in.integer() != 0;
+  step_size_adaptation_.restore_state(in);
+  metric_adaptation_.restore_state(in);
+}
+
+void write_phase_point(const PhasePoint& point, core::BinaryWriter& out) {
+  out.vector(point.q);
+  out.vector(point.p);
+  out.vector(point.gradient);
+  out.real(point.potential);
+}
+
+PhasePoint read_phase_point(core::BinaryReader& in, Eigen::Index dimension) {
+  PhasePoint point;
+  point.q = in.vector();
+  point.p = in.vector();
+  point.gradient = in.vector();
+  point.potential = in.real();
+  if (point.q.size() != dimension || point.p.size() != dimension || point.gradient.size() != dimension)
+    throw DataError("phase point: dimension " + std::to_string(point.q.size()) + ", expected " +
+                    std::to_string(dimension));
+  return point;
+}
+
 double Sampler::trial_log_acceptance(const PhasePoint& state, double trial_step, core::Engine& engine) {
   PhasePoint& z = trial_point_;
   z = state;

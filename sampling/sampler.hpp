@@ -15,6 +15,11 @@
 //   for (i < n_warmup) sampler->transition(state, engine);
 //   sampler->end_warmup();          // fixes ε = exp(x̄) and the metric
 //   for (i < n_draws) record(sampler->transition(state, engine), state);
+// A chain can stop between two transitions and continue in another process:
+// save_state writes everything that carries from one transition to the next (step size,
+// metric, the adaptation's state), restore_state reads it into a sampler made with the same
+// settings, and the phase point and the engine travel beside it (write_phase_point,
+// BinaryWriter::engine). The samplers' own members are per-transition workspaces only.
 // Without begin_warmup nothing adapts: the sampler runs with settings.step_size and the
 // unit metric. A non-finite energy never enters the chain: the proposal is rejected
 // and the transition is reported as divergent.
@@ -23,6 +28,7 @@
 #include <memory>
 #include <string_view>
 
+#include "core/checkpoint_io.hpp"
 #include "core/rng.hpp"
 #include "core/settings/sampler.hpp"
 #include "sampling/metric.hpp"
@@ -86,6 +92,11 @@ class Sampler {
   const Metric& metric() const { return metric_; }
   const SamplerSettings& settings() const { return settings_; }
 
+  // The state between transitions (the header's), and that state read back into a sampler
+  // with the same settings and dimension (DataError if it does not fit).
+  void save_state(core::BinaryWriter& out) const;
+  void restore_state(core::BinaryReader& in);
+
  protected:
   // `settings` must have passed validate(); `potential` must outlive the sampler.
   Sampler(const SamplerSettings& settings, Potential& potential);
@@ -116,6 +127,10 @@ class Sampler {
   PhasePoint trial_point_;                // the trial move of the initial-step heuristic
   bool adapting_ = false;
 };
+
+// A phase point, bit for bit, and one read back (DataError unless its dimension is `dimension`).
+void write_phase_point(const PhasePoint& point, core::BinaryWriter& out);
+PhasePoint read_phase_point(core::BinaryReader& in, Eigen::Index dimension);
 
 // The sampler settings.kind asks for. Validates `settings`; `potential` must outlive it.
 std::unique_ptr<Sampler> make_sampler(const SamplerSettings& settings, Potential& potential);

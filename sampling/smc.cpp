@@ -156,55 +156,122 @@ void validate(const SmcSettings& s) {
   if (s.max_steps < 1) fail("max_steps", static_cast<double>(s.max_steps), "must be at least 1");
 }
 
+namespace {
+
+// The run's state before its first step: the exact prior population from each slot's stream.
+SmcRunState initial_state(const Potential& base, double offset, const SmcSettings& settings, std::uint64_t replicate,
+                          ParticleMover& mover) {
+  const Eigen::Index n = settings.particles;
+  SmcRunState s;
+  s.engines.reserve(static_cast<std::size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i)
+    s.engines.push_back(core::make_stream(settings.seed, core::StreamPurpose::smc_particle, settings.stream_width,
+                                          replicate * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(i)));
+  s.resampling_engine =
+      core::make_stream(settings.seed, core::StreamPurpose::smc_resampling, settings.stream_width, replicate);
+  s.log_likelihoods.resize(n);
+  s.result.particles = draw_initial_particles(base.dimension(), s.engines, mover, offset, s.log_likelihoods);
+  s.result.initial_particles = s.result.particles;
+  s.step_size = settings.initial_step_size;
+  return s;
+}
+
+// One tempering step: the next β, the evidence increment, reweighting, resampling, moves.
+void tempering_step(SmcRunState& s, const SmcSettings& settings, double offset, ParticleMover& mover,
+                    const SmcReweighting& on_reweight) {
+  const Eigen::Index n = settings.particles;
+  SmcStepInfo info;
+  info.beta = next_inverse_temperature(s.log_likelihoods, s.beta, settings.ess_fraction);
+  const double delta = info.beta - s.beta;
+  const Eigen::VectorXd increments =
+      s.log_likelihoods.unaryExpr([delta](double x) { return std::isfinite(x) ? delta * x : x; });
+  info.log_evidence_increment = log_sum_exp(increments) - std::log(static_cast<double>(n));
+  info.ess_fraction = kish_effective_sample_size(increments) / static_cast<double>(n);
+  const Eigen::VectorXd weights = normalized_weights(increments, "smc reweighting");
+  if (on_reweight) on_reweight(s.result.particles, weights);
+  const std::vector<Eigen::Index> ancestors =
+      systematic_resampling(weights, n, core::uniform01(s.resampling_engine));
+  s.result.particles = s.result.particles(Eigen::all, ancestors).eval();
+  s.log_likelihoods = s.log_likelihoods(ancestors).eval();
+  s.beta = info.beta;
+
+  info.step_size = s.step_size;
+  info.acceptance = mover.move(s.result.particles, s.engines, s.beta, s.step_size, offset, s.log_likelihoods).mean();
+  s.step_size *= std::exp(kStepGain * (info.acceptance - settings.target_accept));
+  s.result.log_evidence += info.log_evidence_increment;
+  s.result.steps.push_back(info);
+}
+
+}  // namespace
+
+void write_smc_steps(const std::vector<SmcStepInfo>& steps, core::BinaryWriter& out) {
+  out.integer(static_cast<std::int64_t>(steps.size()));
+  for (const SmcStepInfo& step : steps) {
+    for (const double x : {step.beta, step.log_evidence_increment, step.ess_fraction, step.acceptance, step.step_size})
+      out.real(x);
+  }
+}
+
+std::vector<SmcStepInfo> read_smc_steps(core::BinaryReader& in, Eigen::Index max_steps) {
+  const std::int64_t count = in.integer();
+  if (count < 0 || count > max_steps)
+    throw DataError("smc state: " + std::to_string(count) + " steps, more than smc.max_steps");
+  std::vector<SmcStepInfo> steps(static_cast<std::size_t>(count));
+  for (SmcStepInfo& step : steps) {
+    for (double* x : {&step.beta, &step.log_evidence_increment, &step.ess_fraction, &step.acceptance, &step.step_size})
+      *x = in.real();
+  }
+  return steps;
+}
+
+void write_smc_state(const SmcRunState& s, core::BinaryWriter& out) {
+  out.matrix(s.result.initial_particles);
+  out.matrix(s.result.particles);
+  out.real(s.result.log_evidence);
+  write_smc_steps(s.result.steps, out);
+  out.vector(s.log_likelihoods);
+  out.real(s.beta);
+  out.real(s.step_size);
+  for (const core::Engine& engine : s.engines) out.engine(engine);
+  out.engine(s.resampling_engine);
+}
+
+SmcRunState read_smc_state(core::BinaryReader& in, const SmcSettings& settings, Eigen::Index dimension) {
+  const Eigen::Index particles = settings.particles;
+  SmcRunState s;
+  s.result.initial_particles = in.matrix();
+  s.result.particles = in.matrix();
+  s.result.log_evidence = in.real();
+  s.result.steps = read_smc_steps(in, settings.max_steps);
+  s.log_likelihoods = in.vector();
+  s.beta = in.real();
+  s.step_size = in.real();
+  for (Eigen::Index i = 0; i < particles; ++i) s.engines.push_back(in.engine());
+  s.resampling_engine = in.engine();
+  const auto fits = [&](const Eigen::MatrixXd& m) { return m.rows() == dimension && m.cols() == particles; };
+  if (!fits(s.result.initial_particles) || !fits(s.result.particles) || s.log_likelihoods.size() != particles)
+    throw DataError("smc state: the population does not fit this run (" + std::to_string(particles) +
+                    " particles of dimension " + std::to_string(dimension) + ")");
+  return s;
+}
+
 SmcResult run_tempered_smc(const Potential& base, double log_likelihood_offset,
                            const SmcSettings& settings, std::uint64_t replicate,
-                           const SmcReweighting& on_reweight) {
+                           const SmcReweighting& on_reweight, const SmcContinuation& continuation) {
   validate(settings);
-  const Eigen::Index n = settings.particles;
-  std::vector<core::Engine> engines;
-  engines.reserve(static_cast<std::size_t>(n));
-  for (Eigen::Index i = 0; i < n; ++i)
-    engines.push_back(core::make_stream(settings.seed, core::StreamPurpose::smc_particle, settings.stream_width,
-                                        replicate * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(i)));
-  core::Engine resampling_engine =
-      core::make_stream(settings.seed, core::StreamPurpose::smc_resampling, settings.stream_width, replicate);
-
   ParticleMover mover(base, settings);
-  SmcResult result;
-  Eigen::VectorXd log_likelihoods(n);
-  result.particles = draw_initial_particles(base.dimension(), engines, mover, log_likelihood_offset, log_likelihoods);
-  result.initial_particles = result.particles;
-
-  double beta = 0.0;
-  double step_size = settings.initial_step_size;
-  const double log_n = std::log(static_cast<double>(n));
-  while (beta < 1.0) {
-    if (static_cast<Eigen::Index>(result.steps.size()) == settings.max_steps)
-      throw NumericalError("smc: beta = " + std::to_string(beta) + " after smc.max_steps = " +
+  SmcRunState s = continuation.start != nullptr
+                      ? *continuation.start
+                      : initial_state(base, log_likelihood_offset, settings, replicate, mover);
+  while (s.beta < 1.0) {
+    if (static_cast<Eigen::Index>(s.result.steps.size()) == settings.max_steps)
+      throw NumericalError("smc: beta = " + std::to_string(s.beta) + " after smc.max_steps = " +
                            std::to_string(settings.max_steps) + " tempering steps");
-    SmcStepInfo info;
-    info.beta = next_inverse_temperature(log_likelihoods, beta, settings.ess_fraction);
-    const double delta = info.beta - beta;
-    const Eigen::VectorXd increments =
-        log_likelihoods.unaryExpr([delta](double x) { return std::isfinite(x) ? delta * x : x; });
-    info.log_evidence_increment = log_sum_exp(increments) - log_n;
-    info.ess_fraction = kish_effective_sample_size(increments) / static_cast<double>(n);
-    const Eigen::VectorXd weights = normalized_weights(increments, "smc reweighting");
-    if (on_reweight) on_reweight(result.particles, weights);
-    const std::vector<Eigen::Index> ancestors =
-        systematic_resampling(weights, n, core::uniform01(resampling_engine));
-    result.particles = result.particles(Eigen::all, ancestors).eval();
-    log_likelihoods = log_likelihoods(ancestors).eval();
-    beta = info.beta;
-
-    info.step_size = step_size;
-    info.acceptance = mover.move(result.particles, engines, beta, step_size, log_likelihood_offset, log_likelihoods).mean();
-    step_size *= std::exp(kStepGain * (info.acceptance - settings.target_accept));
-    result.log_evidence += info.log_evidence_increment;
-    result.steps.push_back(info);
+    tempering_step(s, settings, log_likelihood_offset, mover, on_reweight);
+    if (continuation.after_step && s.beta < 1.0) continuation.after_step(s);
   }
-  result.log_likelihoods = log_likelihoods;
-  return result;
+  s.result.log_likelihoods = std::move(s.log_likelihoods);
+  return std::move(s.result);
 }
 
 }  // namespace kernelmc::sampling

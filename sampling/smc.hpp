@@ -24,6 +24,8 @@
 #include <functional>
 #include <vector>
 
+#include "core/checkpoint_io.hpp"
+#include "core/rng.hpp"
 #include "core/settings/sampler.hpp"
 #include "sampling/potential.hpp"
 
@@ -72,12 +74,40 @@ struct SmcResult {
 // the same draws (the difference estimator of smc_posterior.hpp).
 using SmcReweighting = std::function<void(const Eigen::MatrixXd& particles, const Eigen::VectorXd& weights)>;
 
+// An SMC run between two tempering steps: everything the next step reads, so that a run
+// continued from it (a checkpoint, validation/study_checkpoint.hpp) ends with the bits of an
+// uninterrupted run.
+struct SmcRunState {
+  SmcResult result;                     // particles (at β), initial particles, log Ẑ so far, steps so far
+  Eigen::VectorXd log_likelihoods;      // log L of the particles
+  double beta = 0.0;
+  double step_size = 0.0;               // ε of the next moves
+  std::vector<core::Engine> engines;    // per particle slot
+  core::Engine resampling_engine;
+};
+// A run's step records bit for bit, and those read back (DataError for more than max_steps).
+void write_smc_steps(const std::vector<SmcStepInfo>& steps, core::BinaryWriter& out);
+std::vector<SmcStepInfo> read_smc_steps(core::BinaryReader& in, Eigen::Index max_steps);
+// The state bit for bit, and one read back (DataError unless it has settings.particles
+// particles of dimension `dimension`).
+void write_smc_state(const SmcRunState& state, core::BinaryWriter& out);
+SmcRunState read_smc_state(core::BinaryReader& in, const SmcSettings& settings, Eigen::Index dimension);
+
+// Where a run starts and what it reports between steps: `start` (not null) continues that
+// state instead of drawing the prior population; `after_step` is called after every
+// tempering step that does not end the run, on the calling thread (to save the state).
+struct SmcContinuation {
+  const SmcRunState* start = nullptr;
+  std::function<void(const SmcRunState&)> after_step;
+};
+
 // One SMC run (replicate index `replicate`) for the target N(0, I)·L with
 // log L(θ) = ½‖θ‖² − U(θ) + log_likelihood_offset (U = base). Throws ConfigError for bad
 // settings, NumericalError when the likelihood vanishes on too many particles to keep the
 // ESS target (every weight −inf) or β has not reached 1 after max_steps steps.
 SmcResult run_tempered_smc(const Potential& base, double log_likelihood_offset,
                            const SmcSettings& settings, std::uint64_t replicate,
-                           const SmcReweighting& on_reweight = {});
+                           const SmcReweighting& on_reweight = {},
+                           const SmcContinuation& continuation = {});
 
 }  // namespace kernelmc::sampling

@@ -38,9 +38,12 @@ struct SmcPosterior {
 };
 
 // Throws ConfigError (smc.*, smc_posterior.replicates ≥ 2, or the spec), DataError when the
-// data do not fit the spec, NumericalError from the SMC runs.
+// data do not fit the spec, NumericalError from the SMC runs. With `partial`, the runs save
+// their state between tempering steps and between runs when it is due (the finished runs'
+// estimates; the current run's accumulated E_prior and ΔC and its SmcRunState), and a partial
+// state found there is continued: the result is the uninterrupted one's bit for bit.
 SmcPosterior run_smc_posterior(const core::ModelSpec& spec, const core::Dataset& data,
-                               const SmcPosteriorSettings& settings);
+                               const SmcPosteriorSettings& settings, core::PartialStateStore* partial = nullptr);
 
 // The combination of independent unbiased estimates Ẑ_r given as log Ẑ_r: log mean Ẑ_r and
 // its delta-method SE (NaN for one replicate).

@@ -26,6 +26,20 @@ double StepSizeAdaptation::learn(double accept_stat) {
   return std::exp(x);
 }
 
+void StepSizeAdaptation::save_state(core::BinaryWriter& out) const {
+  out.real(mu_);
+  out.integer(counter_);
+  out.real(s_bar_);
+  out.real(x_bar_);
+}
+
+void StepSizeAdaptation::restore_state(core::BinaryReader& in) {
+  mu_ = in.real();
+  counter_ = in.integer();
+  s_bar_ = in.real();
+  x_bar_ = in.real();
+}
+
 double StepSizeAdaptation::adapted_step_size() const { return std::exp(x_bar_); }
 
 }  // namespace kernelmc::sampling

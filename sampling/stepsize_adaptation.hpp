@@ -9,6 +9,8 @@
 // update) belongs to the sampler (sampler.hpp), not to this estimator.
 #include <Eigen/Core>
 
+#include "core/checkpoint_io.hpp"
+
 namespace kernelmc::sampling {
 
 class StepSizeAdaptation {
@@ -29,6 +31,11 @@ class StepSizeAdaptation {
   double adapted_step_size() const;
   // t, the number of updates since the last restart.
   Eigen::Index iterations() const { return counter_; }
+
+  // μ, t, s̄ and x̄ (the settings δ, γ, κ, t0 come from the constructor), and those read
+  // back: a chain's checkpoint inside warmup.
+  void save_state(core::BinaryWriter& out) const;
+  void restore_state(core::BinaryReader& in);
 
  private:
   double target_accept_;  // δ

@@ -19,32 +19,14 @@ std::vector<std::string> chain_names(Eigen::Index chains) {
 
 std::string encode_chain(const sampling::ChainResult& r, const sampling::KernelObservables& observables) {
   core::BinaryWriter w;
-  w.integer(r.chain);
-  for (const Eigen::VectorXd* v : {&r.energy, &r.accept_stat, &r.divergent}) w.vector(*v);
-  w.vector(r.tree_depth.cast<double>());
-  w.vector(r.n_leapfrog.cast<double>());
-  for (const Eigen::Index n : {r.sampling_transitions, r.sampling_divergences, r.max_tree_depth_hits,
-                               r.warmup_divergences})
-    w.integer(n);
-  w.integer(r.gradient_evaluations);
-  for (const double x : {r.mean_accept_stat, r.step_size, r.warmup_seconds, r.sampling_seconds}) w.real(x);
-  w.vector(r.inverse_mass);
+  sampling::write_chain_result(r, w);
   w.matrices(observables.state());
   return w.framed(kChainMagic);
 }
 
 void decode_chain(core::BinaryReader& in, sampling::ChainResult& r, sampling::KernelObservables& observables,
                   const std::string& source) {
-  r.chain = in.integer();
-  for (Eigen::VectorXd* v : {&r.energy, &r.accept_stat, &r.divergent}) *v = in.vector();
-  r.tree_depth = in.vector().cast<int>();
-  r.n_leapfrog = in.vector().cast<int>();
-  for (Eigen::Index* n : {&r.sampling_transitions, &r.sampling_divergences, &r.max_tree_depth_hits,
-                          &r.warmup_divergences})
-    *n = in.integer();
-  r.gradient_evaluations = in.integer();
-  for (double* x : {&r.mean_accept_stat, &r.step_size, &r.warmup_seconds, &r.sampling_seconds}) *x = in.real();
-  r.inverse_mass = in.vector();
+  r = sampling::read_chain_result(in);
   const std::vector<Eigen::MatrixXd> state = in.matrices();
   in.finish();
   try {
@@ -57,8 +39,8 @@ void decode_chain(core::BinaryReader& in, sampling::ChainResult& r, sampling::Ke
 }  // namespace
 
 PosteriorCheckpoint::PosteriorCheckpoint(const std::filesystem::path& output_dir, const core::Config& config,
-                                         const core::Dataset& data, bool resume)
-    : folder_(output_dir, "sample", config, data, chain_names(config.posterior.chains), resume) {}
+                                         const core::Dataset& data, bool resume, const CheckpointSchedule& schedule)
+    : folder_(output_dir, "sample", config, data, chain_names(config.posterior.chains), resume), schedule_(schedule) {}
 
 bool PosteriorCheckpoint::load(Eigen::Index chain, sampling::ChainResult& result,
                                sampling::KernelObservables& observables) {
@@ -75,6 +57,11 @@ bool PosteriorCheckpoint::load(Eigen::Index chain, sampling::ChainResult& result
 void PosteriorCheckpoint::save(Eigen::Index chain, const sampling::ChainResult& result,
                                const sampling::KernelObservables& observables) {
   folder_.write(chain_file_name(chain), encode_chain(result, observables));
+  folder_.remove_file(partial_file_name(chain_file_name(chain)));
+}
+
+std::unique_ptr<core::PartialStateStore> PosteriorCheckpoint::partial(Eigen::Index chain) {
+  return std::make_unique<PartialStateFile>(folder_, partial_file_name(chain_file_name(chain)), schedule_);
 }
 
 }  // namespace kernelmc::validation

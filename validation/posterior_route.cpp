@@ -56,9 +56,10 @@ void run_importance(const core::Config& config, const core::ModelSpec& spec, con
   run.warning = ip.warning;
 }
 
-void run_smc(const core::Config& config, const core::ModelSpec& spec, const core::Dataset& data, RouteRun& run) {
+void run_smc(const core::Config& config, const core::ModelSpec& spec, const core::Dataset& data, RouteRun& run,
+             core::PartialStateStore* partial) {
   const sampling::SmcPosterior smc =
-      sampling::run_smc_posterior(spec, data, smc_settings(config.posterior, config.run.seed, run.width));
+      sampling::run_smc_posterior(spec, data, smc_settings(config.posterior, config.run.seed, run.width), partial);
   take_estimates(core::PosteriorRoute::smc, smc.kernels, smc.log_evidence, smc.log_evidence_error, run);
   run.schedules = smc.schedules;
   run.mean_acceptance = smc.mean_acceptance;
@@ -152,7 +153,7 @@ RouteLayerEstimate resampled_route_estimate(const RouteRecord& record, std::size
 bool route_uses_chains(core::PosteriorRoute route) { return route == core::PosteriorRoute::chains; }
 
 RouteRun run_posterior_route(const core::Config& config, core::PosteriorRoute route, const core::Dataset& data,
-                             Eigen::Index width, Observer& observer) {
+                             Eigen::Index width, Observer& observer, core::PartialStateStore* partial) {
   core::validate(config);
   if (route_uses_chains(route))
     throw ConfigError("posterior.route = chains: run_posterior_route runs auto, importance or smc");
@@ -167,7 +168,7 @@ RouteRun run_posterior_route(const core::Config& config, core::PosteriorRoute ro
   observer.begin_stage(std::string(core::posterior_route_name(route)) + " N=" + std::to_string(width), 1);
   if (route != core::PosteriorRoute::smc) run_importance(config, spec, data, run);
   if (route == core::PosteriorRoute::smc || (route == core::PosteriorRoute::automatic && !run.warning.empty()))
-    run_smc(config, spec, data, run);
+    run_smc(config, spec, data, run, partial);
   observer.advance(1);
   observer.end_stage();
   const core::KernelStack gp = theory::nngp_kernels(spec, data.inputs, kNngpTolerance);

@@ -40,9 +40,10 @@ struct RouteRun {
 // validation/posterior_run.hpp runs) at width N on `data` for config.model with seed
 // config.run.seed: importance networks use make_stream(seed, prior_network, N, m) and SMC
 // particles make_stream(seed, smc_particle, N, ·). Validates config and data. Progress: one
-// stage per route run.
+// stage per route run. With `partial`, SMC keeps its state between tempering steps there and
+// continues a state found there (sampling::run_smc_posterior); importance runs in one pass.
 RouteRun run_posterior_route(const core::Config& config, core::PosteriorRoute route, const core::Dataset& data,
-                             Eigen::Index width, Observer& observer);
+                             Eigen::Index width, Observer& observer, core::PartialStateStore* partial = nullptr);
 
 // The upper-triangle entries (core::upper_triangle order) of E_post[C^(l)] and ΔC^(l) with the
 // covariance of each estimate over the replicates, Σ_r (x_r − x̄)(x_r − x̄)ᵀ/((R − 1)R), R − 1 dof:

@@ -103,11 +103,13 @@ std::vector<sampling::ChainResult> run_stored_chains(const ChainTargets& targets
     settings.first_chain = static_cast<Eigen::Index>(c);
     std::int64_t reported = 0;
     try {
+      const std::unique_ptr<core::PartialStateStore> partial = store.partial(static_cast<Eigen::Index>(c));
       results[c] = sampling::run_chains(targets.potential(), config.sampler, settings, {targets.recorders[c]},
                                         [&counter, &reported](std::int64_t done) {
                                           counter.add(done - reported);
                                           reported = done;
-                                        })
+                                        },
+                                        {partial.get()})
                        .front();
       store.save(static_cast<Eigen::Index>(c), results[c], observables[c]);
     } catch (...) {

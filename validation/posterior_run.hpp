@@ -5,6 +5,7 @@
 // gate (validation/convergence_gate.hpp). Algorithms from sampling/, files from
 // validation/posterior_report.hpp: this layer only wires them (Stan's services).
 #include <Eigen/Core>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ class ChainStore {
   virtual bool load(Eigen::Index chain, sampling::ChainResult& result, sampling::KernelObservables& observables) = 0;
   virtual void save(Eigen::Index chain, const sampling::ChainResult& result,
                     const sampling::KernelObservables& observables) = 0;
+  // Where chain `chain` keeps its partial state while it runs (core::PartialStateStore), or
+  // null: the chain starts again after a kill.
+  virtual std::unique_ptr<core::PartialStateStore> partial(Eigen::Index) { return nullptr; }
 };
 
 // Runs the chains of config.posterior with config.sampler on `data` for config.model and

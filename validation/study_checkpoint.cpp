@@ -1,6 +1,7 @@
 #include "validation/study_checkpoint.hpp"
 
 #include <map>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "core/checkpoint_io.hpp"
@@ -135,9 +136,46 @@ void CheckpointFolder::write(const std::string& file, const std::string& bytes) 
   core::write_file_durable(path(file), bytes);
 }
 
+void CheckpointFolder::remove_file(const std::string& file) const {
+  std::error_code ec;
+  fs::remove(path(file), ec);
+}
+
 void CheckpointFolder::remove() const {
   std::error_code ec;
   fs::remove_all(directory_, ec);
+}
+
+namespace {
+
+constexpr std::string_view kPartialMagic = "kernelmc-checkpoint-partial 1\n";
+
+}  // namespace
+
+std::string partial_file_name(const std::string& unit_file) {
+  const std::string stem = unit_file.substr(0, unit_file.rfind(".bin"));
+  return stem + ".partial.bin";
+}
+
+PartialStateFile::PartialStateFile(const CheckpointFolder& folder, std::string file, const CheckpointSchedule& schedule)
+    : folder_(folder), file_(std::move(file)), schedule_(schedule), last_save_(std::chrono::steady_clock::now()) {}
+
+std::optional<core::BinaryReader> PartialStateFile::load() {
+  std::string bytes;
+  if (!folder_.read(file_, bytes)) return std::nullopt;
+  return core::BinaryReader(std::move(bytes), kPartialMagic, folder_.path(file_).string());
+}
+
+bool PartialStateFile::due() {
+  if (schedule_.every_safe_points > 0) return ++safe_points_ % schedule_.every_safe_points == 0;
+  if (!(schedule_.interval_seconds > 0.0)) return false;
+  const std::chrono::duration<double> since = std::chrono::steady_clock::now() - last_save_;
+  return since.count() >= schedule_.interval_seconds;
+}
+
+void PartialStateFile::save(const core::BinaryWriter& state) {
+  folder_.write(file_, state.framed(kPartialMagic));
+  last_save_ = std::chrono::steady_clock::now();
 }
 
 namespace {
@@ -151,8 +189,9 @@ std::vector<std::string> unit_names(const std::vector<StudyUnit>& units) {
 }  // namespace
 
 StudyCheckpoint::StudyCheckpoint(const fs::path& output_dir, const std::string& command, const core::Config& config,
-                                 const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume)
-    : folder_(output_dir, command, config, data, unit_names(units), resume) {}
+                                 const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume,
+                                 const CheckpointSchedule& schedule)
+    : folder_(output_dir, command, config, data, unit_names(units), resume), schedule_(schedule) {}
 
 bool StudyCheckpoint::load(const StudyUnit& unit, UnitRecord& record) {
   std::string bytes;
@@ -164,6 +203,12 @@ bool StudyCheckpoint::load(const StudyUnit& unit, UnitRecord& record) {
 
 void StudyCheckpoint::save(const StudyUnit& unit, const UnitRecord& record) {
   folder_.write(unit_file_name(unit), encode_unit_record(unit, record));
+  folder_.remove_file(partial_file_name(unit_file_name(unit)));
+}
+
+std::unique_ptr<core::PartialStateStore> StudyCheckpoint::partial(const StudyUnit& unit) {
+  if (unit.kind == StudyUnitKind::prior) return nullptr;
+  return std::make_unique<PartialStateFile>(folder_, partial_file_name(unit_file_name(unit)), schedule_);
 }
 
 }  // namespace kernelmc::validation

@@ -9,13 +9,22 @@
 //                       config as TOML (to name what differs when a resume is refused);
 //   units/<unit>.bin    one framed binary record per finished unit (prior_N8, chain_N8_c0,
 //                       route_N8; chain_c0 for `kernelmc sample`, posterior_checkpoint.hpp),
-//                       written durably: a unit file is complete or absent.
+//                       written durably: a unit file is complete or absent;
+//   units/<unit>.partial.bin  the partial state of a unit still running (a chain unit, an
+//                       SMC route unit, a sampled chain), rewritten durably every
+//                       CheckpointSchedule interval and removed once the unit's file is
+//                       written: a resumed unit continues from it, bit for bit.
 // The config hash leaves out run.output_dir and run.threads (results never depend on them);
 // the data hash covers the inputs and targets (a changed CSV is a different study).
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/checkpoint_io.hpp"
 #include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "validation/study_units.hpp"
@@ -23,6 +32,17 @@
 namespace kernelmc::validation {
 
 inline constexpr int kCheckpointFormatVersion = 1;
+
+// When a running unit saves its partial state (`--checkpoint-interval SECONDS`): whenever
+// interval_seconds of wall time have passed since its start or its last save, checked at its
+// safe points (a chain: after each warmup transition and each kept draw; SMC: after each
+// tempering step); 0 keeps finished units only. The test hook every_safe_points = k > 0
+// (environment KERNELMC_CHECKPOINT_EVERY=k, read by the CLI) saves at every k-th safe point
+// instead, so that a test can kill a run at a known point. Results never depend on it.
+struct CheckpointSchedule {
+  double interval_seconds = 60.0;
+  std::int64_t every_safe_points = 0;
+};
 
 // <output_dir>/checkpoint
 std::filesystem::path checkpoint_directory(const std::filesystem::path& output_dir);
@@ -42,6 +62,8 @@ class CheckpointFolder {
   std::filesystem::path path(const std::string& file) const { return directory_ / "units" / file; }
   // Writes units/<file> durably (core::write_file_durable); thread-safe for distinct files.
   void write(const std::string& file, const std::string& bytes) const;
+  // Deletes units/<file> if it exists.
+  void remove_file(const std::string& file) const;
   // Deletes the checkpoint folder (once the run's result is written).
   void remove() const;
 
@@ -49,22 +71,47 @@ class CheckpointFolder {
   std::filesystem::path directory_;
 };
 
+// The partial state of one running unit in units/<file> of a checkpoint folder, saved on
+// `schedule` (core::PartialStateStore; the folder must outlive it).
+class PartialStateFile final : public core::PartialStateStore {
+ public:
+  PartialStateFile(const CheckpointFolder& folder, std::string file, const CheckpointSchedule& schedule);
+  std::optional<core::BinaryReader> load() override;
+  bool due() override;
+  void save(const core::BinaryWriter& state) override;
+
+ private:
+  const CheckpointFolder& folder_;
+  std::string file_;
+  CheckpointSchedule schedule_;
+  std::chrono::steady_clock::time_point last_save_;
+  std::int64_t safe_points_ = 0;
+};
+
+// The partial-state file name of a unit file name: chain_N8_c0.bin → chain_N8_c0.partial.bin.
+std::string partial_file_name(const std::string& unit_file);
+
 // The UnitStore of a validation study (compute_records): one file per finished unit.
 class StudyCheckpoint final : public UnitStore {
  public:
   // CheckpointFolder's constructor for the units of this call.
   StudyCheckpoint(const std::filesystem::path& output_dir, const std::string& command, const core::Config& config,
-                  const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume);
+                  const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume,
+                  const CheckpointSchedule& schedule = {});
 
   // A unit's stored record (DataError naming the file if it is corrupt); false if absent.
   bool load(const StudyUnit& unit, UnitRecord& record) override;
+  // Writes the unit's file, then removes its partial state.
   void save(const StudyUnit& unit, const UnitRecord& record) override;
+  // The partial state of a chain or route unit (none for a prior unit).
+  std::unique_ptr<core::PartialStateStore> partial(const StudyUnit& unit) override;
   // Units taken from the checkpoint so far.
   std::size_t loaded() const { return loaded_; }
   void remove() const { folder_.remove(); }
 
  private:
   CheckpointFolder folder_;
+  CheckpointSchedule schedule_;
   std::size_t loaded_ = 0;  // load runs before compute_records' pool, on one thread
 };
 

@@ -77,9 +77,10 @@ ChainRecord chain_record(const sampling::KernelObservables& o, const sampling::C
 }
 
 // Chain `chain` of one width: the same streams and draws as chain `chain` of a run of all
-// the width's chains (sampling::ChainSettings::first_chain).
+// the width's chains (sampling::ChainSettings::first_chain), continued from `partial`'s state
+// if it holds one.
 ChainRecord compute_chain_record(const core::Config& config, const core::Dataset& data, Eigen::Index width,
-                                 Eigen::Index chain) {
+                                 Eigen::Index chain, core::PartialStateStore* partial) {
   const core::ModelSpec spec = spec_at_width(config, data, width);
   sampling::ChainSettings cs = chain_settings(config.posterior, config.run.seed, width);
   cs.first_chain = chain;
@@ -96,15 +97,16 @@ ChainRecord compute_chain_record(const core::Config& config, const core::Dataset
   else
     target = std::make_unique<sampling::FullPosterior>(spec, data);
   const std::vector<sampling::ChainResult> results =
-      sampling::run_chains(*target, config.sampler, cs, {&observables}, {});
+      sampling::run_chains(*target, config.sampler, cs, {&observables}, {}, {partial});
   return chain_record(observables, results.front(), width);
 }
 
-// The route unit of one width (posterior.route ≠ chains). Its progress stays silent: the
-// pool counts units.
-RouteRecord compute_route_record(const core::Config& config, const core::Dataset& data, Eigen::Index width) {
+// The route unit of one width (posterior.route ≠ chains), its SMC continued from `partial`'s
+// state if it holds one. Its progress stays silent: the pool counts units.
+RouteRecord compute_route_record(const core::Config& config, const core::Dataset& data, Eigen::Index width,
+                                 core::PartialStateStore* partial) {
   SilentObserver silent;
-  return route_record(run_posterior_route(config, config.posterior.route, data, width, silent));
+  return route_record(run_posterior_route(config, config.posterior.route, data, width, silent, partial));
 }
 
 // The position of each of `units` in `all` (study order); ConfigError for a foreign unit.
@@ -127,14 +129,15 @@ struct UnitResult {
   std::exception_ptr error;
 };
 
-UnitRecord compute_unit(const core::Config& config, const core::Dataset& data, const StudyUnit& u) {
+UnitRecord compute_unit(const core::Config& config, const core::Dataset& data, const StudyUnit& u,
+                        core::PartialStateStore* partial) {
   UnitRecord record;
   if (u.kind == StudyUnitKind::prior)
     record.prior = compute_prior_record(config, data, u.width);
   else if (u.kind == StudyUnitKind::route)
-    record.route = compute_route_record(config, data, u.width);
+    record.route = compute_route_record(config, data, u.width, partial);
   else
-    record.chain = compute_chain_record(config, data, u.width, u.chain);
+    record.chain = compute_chain_record(config, data, u.width, u.chain, partial);
   return record;
 }
 
@@ -217,7 +220,8 @@ StudyRecords compute_records(const core::Config& config, const core::Dataset& da
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (results[i].stored) continue;
     try {
-      results[i].record = compute_unit(config, data, order[i]);
+      const std::unique_ptr<core::PartialStateStore> partial = store ? store->partial(order[i]) : nullptr;
+      results[i].record = compute_unit(config, data, order[i], partial.get());
       if (store) store->save(order[i], results[i].record);
     } catch (...) {
       results[i].error = std::current_exception();

@@ -15,9 +15,11 @@
 #include <Eigen/Core>
 #include <array>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/checkpoint_io.hpp"
 #include "core/config.hpp"
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
@@ -112,6 +114,9 @@ class UnitStore {
   virtual ~UnitStore() = default;
   virtual bool load(const StudyUnit& unit, UnitRecord& record) = 0;
   virtual void save(const StudyUnit& unit, const UnitRecord& record) = 0;
+  // Where a unit keeps its partial state while it runs (core::PartialStateStore; chain and
+  // SMC route units use it), or null: the unit starts again after a kill.
+  virtual std::unique_ptr<core::PartialStateStore> partial(const StudyUnit&) { return nullptr; }
 };
 
 // Computes `units` of the study of `config` on `data` (validated here: ConfigError /

@@ -5,6 +5,10 @@
 // for a chain study and an SMC route study; sample: the draws' arrays and posterior.json
 // without its wall-clock fields); a checkpoint of another config, of another kernelmc version,
 // or with a corrupted or truncated unit file is refused, naming why, and nothing is mixed.
+// Inside a unit: a chain (`sample`, `validate`) or an SMC route unit that saves its partial
+// state (the test hook KERNELMC_CHECKPOINT_EVERY=k: every k-th safe point) and is SIGKILLed
+// after its j-th save continues from it and again writes the uninterrupted result byte for
+// byte; a corrupt partial state is refused naming its file.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +46,14 @@ const std::string kSmc =
     " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
     " --set validation.figures=false --set posterior.route=smc --set posterior.smc_particles=32"
     " --set posterior.smc_replicates=2";
+
+// A longer SMC route study (more particles, three runs, a sharper likelihood: several
+// tempering steps per run) whose route units save between steps and between runs.
+const std::string kSmcInside =
+    " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,16]"
+    " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
+    " --set validation.figures=false --set posterior.route=smc --set posterior.smc_particles=256"
+    " --set posterior.smc_replicates=3 --set model.kappa=0.05";
 
 // `kernelmc sample`, Config B at N = 8, 4 chains, every draw written.
 const std::string kSample =
@@ -81,34 +94,75 @@ std::string without_wall_clock(const fs::path& file) {
   return j.dump(1);
 }
 
+bool is_partial_state(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return name.size() > 12 && name.compare(name.size() - 12, 12, ".partial.bin") == 0;
+}
+
 std::size_t units_done(const fs::path& out) {
   std::error_code ec;
   std::size_t n = 0;
   for (const auto& e : fs::directory_iterator(out / "checkpoint" / "units", ec))
-    if (e.path().extension() == ".bin") ++n;
+    if (e.path().extension() == ".bin" && !is_partial_state(e.path())) ++n;
   return n;
 }
 
+// The contents of every partial-state file in the checkpoint, concatenated ("" if none).
+std::string partial_states(const fs::path& out) {
+  std::error_code ec;
+  std::string all;
+  for (const auto& e : fs::directory_iterator(out / "checkpoint" / "units", ec))
+    if (is_partial_state(e.path())) all += read_all(e.path());
+  return all;
+}
+
 // Starts `kernelmc <command> <args>` (the shell execs it: the pid is kernelmc's) on one thread,
-// so that units finish one at a time (results never depend on the thread count), and SIGKILLs
-// it as soon as `units` unit files are in its checkpoint. Returns false if it ended first.
-bool run_and_kill_after(const std::string& command, const std::string& args, const fs::path& out, std::size_t units,
-                        const fs::path& dir) {
-  const std::string cmd = "exec " + std::string(KERNELMC_CLI_PATH) + " " + command + " -q --out " + out.string() +
-                          args + " --set run.threads=1 >" + (dir / "killed_stdout").string() + " 2>&1 </dev/null";
+// so that units finish one at a time (results never depend on the thread count), with
+// KERNELMC_CHECKPOINT_EVERY=`every` unless 0, and SIGKILLs it as soon as `done(out)` holds.
+// Returns false if it ended first.
+template <typename Done>
+bool run_and_kill_when(const std::string& command, const std::string& args, const fs::path& out,
+                       std::int64_t every, const fs::path& dir, Done done) {
+  const std::string env = every > 0 ? "export KERNELMC_CHECKPOINT_EVERY=" + std::to_string(every) + "; " : "";
+  const std::string cmd = env + "exec " + std::string(KERNELMC_CLI_PATH) + " " + command + " -q --out " +
+                          out.string() + args + " --set run.threads=1 >" + (dir / "killed_stdout").string() +
+                          " 2>&1 </dev/null";
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int status = 0;
-  while (units_done(out) < units) {
+  while (!done(out)) {
     if (::waitpid(pid, &status, WNOHANG) == pid) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ::kill(pid, SIGKILL);
   ::waitpid(pid, &status, 0);
   return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+// Killed as soon as `units` unit files are in its checkpoint.
+bool run_and_kill_after(const std::string& command, const std::string& args, const fs::path& out, std::size_t units,
+                        const fs::path& dir) {
+  return run_and_kill_when(command, args, out, 0, dir, [units](const fs::path& o) { return units_done(o) >= units; });
+}
+
+// Saving its partial state at every `every`-th safe point, killed once the partial-state
+// files have been seen with `saves` different contents (at least that many saves), no unit
+// having finished.
+bool run_and_kill_after_saves(const std::string& command, const std::string& args, const fs::path& out,
+                              std::int64_t every, int saves, const fs::path& dir) {
+  std::string last;
+  int seen = 0;
+  return run_and_kill_when(command, args, out, every, dir, [&](const fs::path& o) {
+    const std::string now = partial_states(o);
+    if (!now.empty() && now != last) {
+      ++seen;
+      last = now;
+    }
+    return seen >= saves;
+  });
 }
 
 // An uninterrupted run of a study of `units` units, then one killed after each of
@@ -140,7 +194,91 @@ void expect_resume_is_bit_identical(const std::string& name, const std::string& 
   fs::remove_all(dir);
 }
 
+// An uninterrupted `validate` (or `sample`), then runs saving their partial state every
+// `every` safe points, killed after their `saves`-th save, inside their first unit (none
+// finished), and resumed (without the test hook: results never depend on the schedule):
+// `files` equal byte for byte, the checkpoint gone.
+struct KillInside {
+  std::int64_t every;
+  int saves;
+};
+void expect_resume_inside_is_bit_identical(const std::string& name, const std::string& command,
+                                           const std::string& args, const std::vector<KillInside>& kills,
+                                           const std::function<std::vector<fs::path>(const fs::path&)>& result) {
+  const fs::path dir = scratch_directory("resume_inside_" + name);
+  const CliRun whole = run_kernelmc(command + " -q --out " + (dir / "whole").string() + args, dir);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const std::vector<fs::path> files = result(dir / "whole");
+  for (const KillInside& kill : kills) {
+    const fs::path out = dir / ("every_" + std::to_string(kill.every) + "_save_" + std::to_string(kill.saves));
+    ASSERT_TRUE(run_and_kill_after_saves(command, args, out, kill.every, kill.saves, dir))
+        << name << ": the run ended before its save " << kill.saves << " (every " << kill.every << ")";
+    ASSERT_FALSE(partial_states(out).empty());
+    const CliRun resumed = run_kernelmc(command + " -q --resume " + out.string() + args, dir);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    for (const fs::path& file : files) {
+      ASSERT_TRUE(fs::exists(out / file)) << file;
+      const bool json = file.extension() == ".json";
+      EXPECT_TRUE(json ? without_wall_clock(out / file) == without_wall_clock(dir / "whole" / file)
+                       : read_all(out / file) == read_all(dir / "whole" / file))
+          << name << ", every " << kill.every << ", killed after save " << kill.saves << ": " << file;
+    }
+    EXPECT_FALSE(fs::exists(out / "checkpoint"));
+  }
+  fs::remove_all(dir);
+}
+
+// The files of a `sample` run that must agree: posterior.json (wall clock aside) and the draws.
+std::vector<fs::path> sample_files(const fs::path& out) {
+  std::vector<fs::path> files = {"posterior.json"};
+  for (const auto& e : fs::directory_iterator(out / "draws")) files.push_back(fs::path("draws") / e.path().filename());
+  return files;
+}
+
 }  // namespace
+
+TEST(CliResume, ChainKilledInsideItResumesBitIdentically) {
+  // One chain of 1000 warmup transitions and 1500 draws: 2500 safe points. Saves every 300
+  // (first inside warmup), every 1000 (after the last warmup transition, before warmup ends),
+  // every 700 (the second save in sampling), every 150 (the fourth, inside warmup).
+  const std::string one_chain = kSample + " --set posterior.chains=1";
+  expect_resume_inside_is_bit_identical("sample", "sample", one_chain, {{300, 1}, {1000, 1}, {700, 2}, {150, 4}},
+                                        sample_files);
+}
+
+TEST(CliResume, ChainUnitOfAStudyKilledInsideItResumesBitIdentically) {
+  // One chain per width; the N = 16 chain runs first (the longest unit) and saves.
+  const std::string one_chain = kChains + " --set posterior.chains=1 --set posterior.warmup=1500 --set posterior.draws=2000";
+  expect_resume_inside_is_bit_identical("validate_chain", "validate", one_chain, {{400, 1}, {1500, 1}, {900, 3}},
+                                        result_files);
+}
+
+TEST(CliResume, SmcUnitKilledInsideItResumesBitIdentically) {
+  // Each save is after a tempering step or after a finished run (of the first route unit).
+  expect_resume_inside_is_bit_identical("smc", "validate", kSmcInside, {{1, 1}, {2, 2}, {1, 6}}, result_files);
+}
+
+TEST(CliResume, CorruptPartialStateIsRefusedNamingItsFile) {
+  const fs::path dir = scratch_directory("resume_corrupt_partial");
+  const fs::path out = dir / "out";
+  const std::string one_chain = kSample + " --set posterior.chains=1";
+  ASSERT_TRUE(run_and_kill_after_saves("sample", one_chain, out, 300, 1, dir));
+  const fs::path partial = out / "checkpoint" / "units" / "chain_c0.partial.bin";
+  ASSERT_TRUE(fs::exists(partial));
+  std::string bytes = read_all(partial);
+  bytes[bytes.size() / 3] = static_cast<char>(bytes[bytes.size() / 3] ^ 0x04);
+  std::ofstream(partial, std::ios::binary | std::ios::trunc) << bytes;
+  const CliRun r = run_kernelmc("sample -q --resume " + out.string() + one_chain, dir);
+  EXPECT_EQ(r.exit_code, 65) << r.err;
+  EXPECT_NE(r.err.find("chain_c0.partial.bin"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / "posterior.json"));
+  EXPECT_TRUE(fs::exists(partial)) << "a refused resume removed the partial state";
+  // A bad schedule is refused naming the option and its value.
+  const CliRun bad = run_kernelmc("sample -q --out " + (dir / "bad").string() + one_chain + " --checkpoint-interval -1", dir);
+  EXPECT_EQ(bad.exit_code, 78) << bad.err;
+  EXPECT_NE(bad.err.find("--checkpoint-interval -1"), std::string::npos) << bad.err;
+  fs::remove_all(dir);
+}
 
 TEST(CliResume, ChainStudyKilledAtSeveralPointsResumesBitIdentically) {
   expect_resume_is_bit_identical("chains", kChains, 6, {1, 3, 5});

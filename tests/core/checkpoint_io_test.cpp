@@ -1,7 +1,8 @@
 // Tests of core/checkpoint_io.cpp: FNV-1a 64 against the published test vectors, frames that
 // round-trip every value bit for bit (NaN, ±∞, −0, empty arrays), and frames with a flipped
 // byte, cut short, of another kind or with bytes left over refused as DataError naming the file;
-// a durable write leaves exactly the target file.
+// a durable write leaves exactly the target file; an engine read back draws what the written
+// one would have drawn.
 #include "core/checkpoint_io.hpp"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,22 @@ TEST(CheckpointIo, FramesRoundTripBitForBit) {
   EXPECT_EQ(ms[1].size(), 0);
   EXPECT_EQ(in.vector().size(), 0);
   EXPECT_NO_THROW(in.finish());
+}
+
+TEST(CheckpointIo, EngineRoundTripContinuesItsStream) {
+  Engine engine = make_stream(7, StreamPurpose::test, 3, 11);
+  for (int i = 0; i < 5; ++i) engine();
+  BinaryWriter w;
+  w.engine(engine);
+  w.engine(make_stream(7, StreamPurpose::test, 3, 12));  // another stream, same position
+  BinaryReader in(w.framed("e\n"), "e\n", "engines");
+  Engine restored = in.engine();
+  Engine other = in.engine();
+  in.finish();
+  EXPECT_TRUE(restored == engine);
+  EXPECT_FALSE(other == engine);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(restored(), engine()) << "draw " << i;
+  EXPECT_EQ(other(), make_stream(7, StreamPurpose::test, 3, 12)());
 }
 
 void expect_refused(std::string frame, const std::string& magic, const std::string& says) {
