@@ -41,6 +41,8 @@ class BinaryWriter {
   void matrices(const std::vector<Eigen::MatrixXd>& value);
   // The engine's complete state: its 128-bit state and increment (the stream), bit for bit.
   void engine(const Engine& value);
+  // Another writer's payload, as if written here.
+  void append(const BinaryWriter& other) { bytes_ += other.bytes_; }
   // magic + payload + checksum.
   std::string framed(std::string_view magic) const;
 

@@ -1,9 +1,11 @@
 #include "sampling/importance_posterior.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,55 @@ void weigh_block(const core::ModelSpec& spec, const core::Dataset& data, const I
   }
 }
 
+// The finished blocks (`done`) with their sums and log weights, as restore_blocks reads them.
+void save_blocks(const std::vector<char>& done, const std::vector<WeightedKernelSums>& sums,
+                 const Eigen::VectorXd& log_weights, const ImportanceSettings& settings,
+                 core::PartialStateStore& partial) {
+  const Eigen::Index M = settings.networks, B = settings.batches;
+  core::BinaryWriter out;
+  out.integer(M);
+  out.integer(B);
+  for (Eigen::Index b = 0; b < B; ++b) {
+    out.integer(done[static_cast<std::size_t>(b)] ? 1 : 0);
+    if (!done[static_cast<std::size_t>(b)]) continue;
+    const WeightedKernelSums& s = sums[static_cast<std::size_t>(b)];
+    out.real(s.reference);
+    out.real(s.weight);
+    out.matrices(s.weighted.kernels);
+    out.matrices(s.plain.kernels);
+    out.integer(s.count);
+    out.vector(log_weights.segment(b * M / B, (b + 1) * M / B - b * M / B));
+  }
+  partial.save(out);
+}
+
+// The blocks of the last save into `done`, `sums` and `log_weights` (nothing without one).
+void restore_blocks(std::vector<char>& done, std::vector<WeightedKernelSums>& sums, Eigen::VectorXd& log_weights,
+                    const ImportanceSettings& settings, core::PartialStateStore& partial) {
+  std::optional<core::BinaryReader> in = partial.load();
+  if (!in) return;
+  const Eigen::Index M = settings.networks, B = settings.batches;
+  if (in->integer() != M || in->integer() != B)
+    throw DataError(in->source() + ": holds another importance run than " + std::to_string(M) + " networks in " +
+                    std::to_string(B) + " batches");
+  for (Eigen::Index b = 0; b < B; ++b) {
+    done[static_cast<std::size_t>(b)] = in->integer() != 0 ? 1 : 0;
+    if (!done[static_cast<std::size_t>(b)]) continue;
+    WeightedKernelSums& s = sums[static_cast<std::size_t>(b)];
+    s.reference = in->real();
+    s.weight = in->real();
+    s.weighted.kernels = in->matrices();
+    s.plain.kernels = in->matrices();
+    s.count = in->integer();
+    const Eigen::Index first = b * M / B, size = (b + 1) * M / B - first;
+    const Eigen::VectorXd w = in->vector();
+    if (w.size() != size || s.weighted.kernels.size() != s.plain.kernels.size())
+      throw DataError(in->source() + ": block " + std::to_string(b) + " does not fit the importance run");
+    log_weights.segment(first, size) = w;
+  }
+  in->finish();
+}
+
 // E_post and E_prior of one block, or of several merged, from their sums.
 void block_means(const std::vector<const WeightedKernelSums*>& blocks, core::KernelStack& posterior,
                  core::KernelStack& prior) {
@@ -132,7 +183,7 @@ double gaussian_process_log_evidence(const Eigen::Ref<const Eigen::MatrixXd>& ke
 }
 
 ImportancePosterior run_importance_posterior(const core::ModelSpec& spec, const core::Dataset& data,
-                                             const ImportanceSettings& settings) {
+                                             const ImportanceSettings& settings, core::PartialStateStore* partial) {
   core::check_fits(data, spec);
   check_settings(settings);
   const Eigen::Index M = settings.networks;
@@ -143,13 +194,29 @@ ImportancePosterior run_importance_posterior(const core::ModelSpec& spec, const 
   result.log_weights.resize(M);
   std::vector<WeightedKernelSums> sums(static_cast<std::size_t>(B), WeightedKernelSums(top, P));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(B));
+  std::vector<char> restored(static_cast<std::size_t>(B), 0);  // read-only in the loop
+  if (partial != nullptr) restore_blocks(restored, sums, result.log_weights, settings, *partial);
+  std::vector<char> done = restored;  // written inside the critical region only
 #pragma omp parallel for schedule(dynamic, 1)
   for (Eigen::Index b = 0; b < B; ++b) {
+    if (restored[static_cast<std::size_t>(b)]) continue;
     try {
       weigh_block(spec, data, settings, b * M / B, (b + 1) * M / B, sums[static_cast<std::size_t>(b)],
                   result.log_weights);
     } catch (...) {
       errors[static_cast<std::size_t>(b)] = std::current_exception();
+    }
+    // One thread at a time records the block and saves (no exception leaves the region).
+#pragma omp critical(kernelmc_importance_partial)
+    {
+      done[static_cast<std::size_t>(b)] = errors[static_cast<std::size_t>(b)] ? 0 : 1;
+      const bool unfinished = std::find(done.begin(), done.end(), 0) != done.end();
+      try {
+        if (partial != nullptr && !errors[static_cast<std::size_t>(b)] && unfinished && partial->due())
+          save_blocks(done, sums, result.log_weights, settings, *partial);
+      } catch (...) {
+        errors[static_cast<std::size_t>(b)] = std::current_exception();
+      }
     }
   }
   for (const std::exception_ptr& error : errors) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/checkpoint_io.hpp"
 #include "core/dataset.hpp"
 #include "core/model_spec.hpp"
 #include "sampling/replicated_kernel_estimate.hpp"
@@ -50,7 +51,12 @@ struct ImportancePosterior {
 
 // Throws ConfigError (importance.networks, importance.batches: 2 ≤ B ≤ M; or the spec),
 // DataError when the data do not fit the spec, NumericalError when every weight vanishes.
+// With `partial` (core::PartialStateStore) the finished blocks are saved whenever a block
+// ends and a save is due, and a run that finds a save computes only the blocks it lacks:
+// the blocks are independent and merged in block order, so the result is bit-identical
+// (DataError naming the save if it does not fit these settings).
 ImportancePosterior run_importance_posterior(const core::ModelSpec& spec, const core::Dataset& data,
-                                             const ImportanceSettings& settings);
+                                             const ImportanceSettings& settings,
+                                             core::PartialStateStore* partial = nullptr);
 
 }  // namespace kernelmc::sampling

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -18,6 +19,31 @@ namespace {
 
 // Accuracy of the NNGP kernel for the evidence: far below any Monte Carlo error of log Z.
 constexpr double kNngpTolerance = 1e-10;
+
+// One stage's view of a route unit's partial state: `auto` runs importance and then SMC
+// through the unit's one store, so each save carries its stage, and a save of the other
+// stage is none for this one.
+class StagePartialState final : public core::PartialStateStore {
+ public:
+  enum Stage : std::int64_t { importance = 0, smc = 1 };
+  StagePartialState(core::PartialStateStore& unit, Stage stage) : unit_(unit), stage_(stage) {}
+  std::optional<core::BinaryReader> load() override {
+    std::optional<core::BinaryReader> in = unit_.load();
+    if (!in || in->integer() != stage_) return std::nullopt;
+    return in;
+  }
+  bool due() override { return unit_.due(); }
+  void save(const core::BinaryWriter& state) override {
+    core::BinaryWriter tagged;
+    tagged.integer(stage_);
+    tagged.append(state);
+    unit_.save(tagged);
+  }
+
+ private:
+  core::PartialStateStore& unit_;
+  Stage stage_;
+};
 
 sampling::SmcPosteriorSettings smc_settings(const core::PosteriorSettings& p, std::uint64_t seed, Eigen::Index width) {
   sampling::SmcPosteriorSettings s;
@@ -44,11 +70,12 @@ void take_estimates(core::PosteriorRoute route, const sampling::ReplicatedKernel
 }
 
 void run_importance(const core::Config& config, const core::ModelSpec& spec, const core::Dataset& data,
-                    RouteRun& run) {
+                    RouteRun& run, core::PartialStateStore* partial) {
   const sampling::ImportancePosterior ip = sampling::run_importance_posterior(
       spec, data,
       {.networks = config.posterior.importance_networks, .batches = config.posterior.importance_batches,
-       .seed = config.run.seed});
+       .seed = config.run.seed},
+      partial);
   take_estimates(core::PosteriorRoute::importance, ip.kernels, ip.log_evidence, ip.log_evidence_error, run);
   run.pareto_k = ip.pareto_k;
   run.effective_sample_size = ip.effective_sample_size;
@@ -166,9 +193,17 @@ RouteRun run_posterior_route(const core::Config& config, core::PosteriorRoute ro
   run.pareto_k = std::numeric_limits<double>::quiet_NaN();
   run.effective_sample_size = std::numeric_limits<double>::quiet_NaN();
   observer.begin_stage(std::string(core::posterior_route_name(route)) + " N=" + std::to_string(width), 1);
-  if (route != core::PosteriorRoute::smc) run_importance(config, spec, data, run);
+  std::optional<StagePartialState> importance_partial, smc_partial;
+  if (partial != nullptr) {
+    importance_partial.emplace(*partial, StagePartialState::importance);
+    smc_partial.emplace(*partial, StagePartialState::smc);
+  }
+  // After SMC has saved, `auto` reruns importance (deterministic) without saving over SMC's state.
+  const bool smc_saved = smc_partial && smc_partial->load().has_value();
+  if (route != core::PosteriorRoute::smc)
+    run_importance(config, spec, data, run, importance_partial && !smc_saved ? &*importance_partial : nullptr);
   if (route == core::PosteriorRoute::smc || (route == core::PosteriorRoute::automatic && !run.warning.empty()))
-    run_smc(config, spec, data, run, partial);
+    run_smc(config, spec, data, run, smc_partial ? &*smc_partial : nullptr);
   observer.advance(1);
   observer.end_stage();
   const core::KernelStack gp = theory::nngp_kernels(spec, data.inputs, kNngpTolerance);

@@ -40,8 +40,11 @@ struct RouteRun {
 // validation/posterior_run.hpp runs) at width N on `data` for config.model with seed
 // config.run.seed: importance networks use make_stream(seed, prior_network, N, m) and SMC
 // particles make_stream(seed, smc_particle, N, ·). Validates config and data. Progress: one
-// stage per route run. With `partial`, SMC keeps its state between tempering steps there and
-// continues a state found there (sampling::run_smc_posterior); importance runs in one pass.
+// stage per route run. With `partial`, importance keeps its finished blocks of networks and
+// SMC its state between tempering steps there, each save tagged with its stage, and each
+// continues a state of its own found there (sampling::run_importance_posterior,
+// run_smc_posterior); once SMC has saved, `auto` reruns importance (deterministic) from the
+// start.
 RouteRun run_posterior_route(const core::Config& config, core::PosteriorRoute route, const core::Dataset& data,
                              Eigen::Index width, Observer& observer, core::PartialStateStore* partial = nullptr);
 

@@ -5,7 +5,7 @@
 // for a chain study and an SMC route study; sample: the draws' arrays and posterior.json
 // without its wall-clock fields); a checkpoint of another config, of another kernelmc version,
 // or with a corrupted or truncated unit file is refused, naming why, and nothing is mixed.
-// Inside a unit: a chain (`sample`, `validate`) or an SMC route unit that saves its partial
+// Inside a unit: a chain (`sample`, `validate`), an SMC or an importance route unit that saves its partial
 // state (the test hook KERNELMC_CHECKPOINT_EVERY=k: every k-th safe point) and is SIGKILLed
 // after its j-th save continues from it and again writes the uninterrupted result byte for
 // byte; a corrupt partial state is refused naming its file.
@@ -54,6 +54,13 @@ const std::string kSmcInside =
     " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
     " --set validation.figures=false --set posterior.route=smc --set posterior.smc_particles=256"
     " --set posterior.smc_replicates=3 --set model.kappa=0.05";
+
+// An importance route study whose route units save their finished blocks of networks
+// (20 blocks of 10 000 networks per width).
+const std::string kImportanceInside =
+    " --set data.kind=config_b --set model.depth=2 --set model.g=[2.0] --set validation.widths=[8,16]"
+    " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
+    " --set validation.figures=false --set posterior.route=importance --set posterior.importance_networks=200000";
 
 // `kernelmc sample`, Config B at N = 8, 4 chains, every draw written.
 const std::string kSample =
@@ -256,6 +263,12 @@ TEST(CliResume, ChainUnitOfAStudyKilledInsideItResumesBitIdentically) {
 TEST(CliResume, SmcUnitKilledInsideItResumesBitIdentically) {
   // Each save is after a tempering step or after a finished run (of the first route unit).
   expect_resume_inside_is_bit_identical("smc", "validate", kSmcInside, {{1, 1}, {2, 2}, {1, 6}}, result_files);
+}
+
+TEST(CliResume, ImportanceUnitKilledInsideItResumesBitIdentically) {
+  // Each save is after a finished block of networks (of a route unit).
+  expect_resume_inside_is_bit_identical("importance", "validate", kImportanceInside, {{1, 1}, {2, 3}},
+                                        result_files);
 }
 
 TEST(CliResume, CorruptPartialStateIsRefusedNamingItsFile) {

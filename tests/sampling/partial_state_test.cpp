@@ -2,7 +2,8 @@
 // memory here) and is continued from any one of those saves ends with the bits of the
 // uninterrupted unit: a collapsed chain with its readout completion and kernel observables
 // (sampling/chain_runner.hpp), saved in warmup, at its end and in sampling; and an SMC
-// posterior (sampling/smc_posterior.hpp), saved between tempering steps and between runs.
+// posterior (sampling/smc_posterior.hpp), saved between tempering steps and between runs;
+// and an importance posterior (sampling/importance_posterior.hpp), saved as blocks finish.
 // Saving itself changes nothing, and a save of another chain is refused.
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include "core/error.hpp"
 #include "sampling/chain_runner.hpp"
 #include "sampling/collapsed_posterior.hpp"
+#include "sampling/importance_posterior.hpp"
 #include "sampling/kernel_observables.hpp"
 #include "sampling/smc_posterior.hpp"
 
@@ -152,6 +154,41 @@ TEST(PartialState, SmcContinuedFromAnySaveEndsBitIdentically) {
     expect_same_smc(straight, run_smc_posterior(spec, data, small_smc(), &continuing),
                     "continued from save " + std::to_string(from));
   }
+}
+
+TEST(PartialState, ImportanceContinuedFromAnySaveEndsBitIdentically) {
+  // Blocks are saved as they finish (all but the last): continued from any save, the run
+  // computes only the missing blocks and ends with the uninterrupted run's bits. Two threads
+  // run the blocks, so blocks finish in any order.
+  const core::Dataset data = core::config_b_dataset();
+  const core::ModelSpec spec = small_model(0.5);
+  const ImportanceSettings settings{.networks = 400, .batches = 8, .seed = 17};
+  const ImportancePosterior straight = run_importance_posterior(spec, data, settings);
+  MemoryStore store;
+  const ImportancePosterior saving = run_importance_posterior(spec, data, settings, &store);
+  EXPECT_TRUE(saving.log_weights == straight.log_weights);
+  ASSERT_EQ(store.saves.size(), 7u);
+  for (const std::size_t from : {std::size_t{0}, std::size_t{3}, std::size_t{6}}) {
+    MemoryStore continuing = store;
+    continuing.resume_from = from;
+    const ImportancePosterior again = run_importance_posterior(spec, data, settings, &continuing);
+    const std::string what = "continued from save " + std::to_string(from);
+    EXPECT_TRUE(again.log_weights == straight.log_weights) << what;
+    EXPECT_EQ(again.log_evidence, straight.log_evidence) << what;
+    for (Eigen::Index l = 1; l <= 3; ++l) {
+      EXPECT_TRUE(again.kernels.posterior_mean.layer(l) == straight.kernels.posterior_mean.layer(l)) << what;
+      EXPECT_TRUE(again.kernels.prior_mean.layer(l) == straight.kernels.prior_mean.layer(l)) << what;
+      for (std::size_t r = 0; r < straight.kernels.posterior_replicates.size(); ++r)
+        EXPECT_TRUE(again.kernels.posterior_replicates[r].layer(l) == straight.kernels.posterior_replicates[r].layer(l))
+            << what;
+    }
+  }
+  // A save of another run (other block count) is refused, naming the save.
+  MemoryStore other = store;
+  other.resume_from = 0;
+  ImportanceSettings fewer = settings;
+  fewer.batches = 4;
+  EXPECT_THROW(run_importance_posterior(spec, data, fewer, &other), DataError);
 }
 
 }  // namespace
