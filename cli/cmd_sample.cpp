@@ -4,8 +4,9 @@
 // it runs that route at the first of model.widths instead (validation/posterior_route.hpp),
 // and writes route.json; `auto` stays with the chains here: `sample` is the chain tool, and
 // the automatic choice is `kernelmc validate`'s. Chains keep a checkpoint in <out>/checkpoint
-// (validation/posterior_checkpoint.hpp) until the report is written; --resume <out>
-// continues a killed run from there.
+// (validation/posterior_checkpoint.hpp), and a route its partial state there
+// (validation/study_checkpoint.hpp), until the report is written; --resume <out> continues a
+// killed run from there.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -18,6 +19,7 @@
 #include "validation/posterior_route.hpp"
 #include "validation/posterior_run.hpp"
 #include "validation/route_report.hpp"
+#include "validation/study_checkpoint.hpp"
 
 namespace kernelmc::cli {
 
@@ -27,13 +29,15 @@ int run_sample(const CommonOptions& options) {
   ProgressBar progress(progress_wanted(options.quiet));
   const core::PosteriorRoute route = config.posterior.route;
   if (route == core::PosteriorRoute::importance || route == core::PosteriorRoute::smc) {
-    if (!options.resume_dir.empty())
-      throw ConfigError("--resume " + options.resume_dir + ": posterior.route = " +
-                        std::string(core::posterior_route_name(route)) +
-                        " runs of sample are one unit and keep no checkpoint (validate checkpoints each width's)");
+    // One unit, the route at the first width, with its partial state in the checkpoint.
+    const validation::CheckpointFolder folder(config.run.output_dir, "sample", config, data, {"route.bin"},
+                                              !options.resume_dir.empty());
+    validation::PartialStateFile partial(folder, validation::partial_file_name("route.bin"),
+                                         checkpoint_schedule(options));
     const validation::RouteRun run =
-        validation::run_posterior_route(config, route, data, config.model.widths.front(), progress);
+        validation::run_posterior_route(config, route, data, config.model.widths.front(), progress, &partial);
     const auto path = validation::write_route_report(run, config, data.targets, config.run.output_dir);
+    folder.remove();
     std::cout << validation::format_route_table(run, data.targets) << "\nreport: " << path.string() << "\n";
     return 0;
   }

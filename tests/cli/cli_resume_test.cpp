@@ -271,6 +271,21 @@ TEST(CliResume, ImportanceUnitKilledInsideItResumesBitIdentically) {
                                         result_files);
 }
 
+TEST(CliResume, SampleRouteKilledInsideItResumesBitIdentically) {
+  // `sample` on the importance route (20 blocks of 10 000 networks at N = 16) and on SMC:
+  // route.json (wall clock aside) after a kill after the 1st and the 3rd save.
+  const auto route_file = [](const fs::path&) { return std::vector<fs::path>{"route.json"}; };
+  const std::string route = " --set data.kind=config_b --set model.depth=2 --set model.widths=16 --set model.g=2"
+                            " --set run.seed=5 --set posterior.route=";
+  expect_resume_inside_is_bit_identical("sample_importance", "sample",
+                                        route + "importance --set posterior.importance_networks=200000",
+                                        {{1, 1}, {1, 3}}, route_file);
+  expect_resume_inside_is_bit_identical(
+      "sample_smc", "sample",
+      route + "smc --set posterior.smc_particles=256 --set posterior.smc_replicates=3 --set model.kappa=0.05",
+      {{1, 1}, {1, 3}}, route_file);
+}
+
 TEST(CliResume, CorruptPartialStateIsRefusedNamingItsFile) {
   const fs::path dir = scratch_directory("resume_corrupt_partial");
   const fs::path out = dir / "out";
