@@ -75,11 +75,9 @@ int run_validate(const CommonOptions& options, const std::string& shard) {
   const core::Config config = resolve_config(options);
   const core::Dataset data = core::make_dataset(config.data, config.run.seed);
   ProgressBar progress(progress_wanted(options.quiet));
-  if (validation::is_study_family(config)) {
-    if (!options.resume_dir.empty())
-      throw ConfigError("--resume " + options.resume_dir + ": study families (validation.family) are not checkpointed");
-    return run_family_validate(config, data, shard_index, shard_count, progress, std::cout);
-  }
+  if (validation::is_study_family(config))
+    return run_family_validate(config, data, shard_index, shard_count, progress, std::cout,
+                               !options.resume_dir.empty(), checkpoint_schedule(options));
   const std::vector<validation::StudyUnit> units =
       shard.empty() ? validation::study_units(config)
                     : validation::shard_units(validation::study_units(config), shard_index, shard_count);

@@ -2,7 +2,10 @@
 
 #include <omp.h>
 
+#include <memory>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "core/dataset_generators.hpp"
 #include "validation/study_family.hpp"
@@ -25,25 +28,63 @@ int finish_family(const validation::FamilyResult& result, const std::string& pre
   return 0;
 }
 
+// The checkpoint of a family run: one folder, one StudyCheckpoint per member over it, unit
+// files prefixed by their member.
+struct FamilyCheckpoint {
+  std::shared_ptr<const validation::CheckpointFolder> folder;
+  std::vector<validation::StudyCheckpoint> members;
+  std::vector<validation::UnitStore*> stores;  // into `members`: not copyable
+
+  FamilyCheckpoint(const FamilyCheckpoint&) = delete;
+  FamilyCheckpoint& operator=(const FamilyCheckpoint&) = delete;
+  FamilyCheckpoint(const core::Config& config, const core::Dataset& pool, std::size_t member_count,
+                   const std::vector<validation::FamilyUnit>& units, const std::string& command, bool resume,
+                   const validation::CheckpointSchedule& schedule) {
+    std::vector<std::string> names;
+    for (const validation::FamilyUnit& u : units) names.push_back(validation::unit_name(u));
+    folder = std::make_shared<const validation::CheckpointFolder>(config.run.output_dir, command, config, pool, names,
+                                                                  resume);
+    members.reserve(member_count);
+    for (std::size_t m = 0; m < member_count; ++m) {
+      members.emplace_back(folder, "member_" + std::to_string(m + 1) + "_", schedule);
+      stores.push_back(&members.back());
+    }
+  }
+  std::size_t loaded() const {
+    std::size_t n = 0;
+    for (const validation::StudyCheckpoint& m : members) n += m.loaded();
+    return n;
+  }
+};
+
 }  // namespace
 
 int run_family_validate(const core::Config& config, const core::Dataset& pool, Eigen::Index shard_index,
-                        Eigen::Index shard_count, validation::Observer& observer, std::ostream& out) {
+                        Eigen::Index shard_count, validation::Observer& observer, std::ostream& out, bool resume,
+                        const validation::CheckpointSchedule& schedule) {
   const std::vector<validation::FamilyMember> members = validation::family_members(config, pool);
   std::vector<validation::FamilyUnit> units = validation::family_units(members);
+  if (shard_count > 0) units = validation::shard_family_units(units, shard_index, shard_count);
+  const std::string shard = std::to_string(shard_index) + "/" + std::to_string(shard_count);
+  FamilyCheckpoint checkpoint(config, pool, members.size(), units,
+                              shard_count == 0 ? "validate" : "validate --shard " + shard, resume, schedule);
+  const validation::FamilyRecords records =
+      validation::compute_family_records(config, members, units, observer, checkpoint.stores);
+  if (resume)
+    out << "resumed: " << checkpoint.loaded() << " of " << units.size() << " units from "
+        << validation::checkpoint_directory(config.run.output_dir).string() << "\n";
   if (shard_count == 0) {
-    const validation::FamilyRecords records = validation::compute_family_records(config, members, units, observer);
     // Kept before the analysis, as for a width-scaling study: `kernelmc merge <out>/records`
     // redoes it.
     validation::write_family_records(records, std::filesystem::path(config.run.output_dir) / "records");
-    return finish_family(validation::analyze_family(records, members, observer), "", out);
+    const int status = finish_family(validation::analyze_family(records, members, observer), "", out);
+    checkpoint.folder->remove();
+    return status;
   }
-  units = validation::shard_family_units(units, shard_index, shard_count);
-  const validation::FamilyRecords records = validation::compute_family_records(config, members, units, observer);
   const auto path = validation::write_family_records(records, config.run.output_dir);
-  out << "shard " << shard_index << "/" << shard_count << ": " << units.size() << " units ("
-      << validation::unit_name(units.front()) << " .. " << validation::unit_name(units.back()) << ")\nrecords: "
-      << path.string() << "\n";
+  checkpoint.folder->remove();
+  out << "shard " << shard << ": " << units.size() << " units (" << validation::unit_name(units.front()) << " .. "
+      << validation::unit_name(units.back()) << ")\nrecords: " << path.string() << "\n";
   return 0;
 }
 

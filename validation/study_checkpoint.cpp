@@ -30,12 +30,6 @@ std::string data_hash(const core::Dataset& data) {
   return core::hex64(core::fnv1a64(w.framed("")));
 }
 
-std::string unit_file_name(const StudyUnit& u) {
-  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width) + ".bin";
-  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width) + ".bin";
-  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain) + ".bin";
-}
-
 // "section.key" → value of every leaf of a config's JSON form.
 void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
   if (!j.is_object()) {
@@ -188,27 +182,39 @@ std::vector<std::string> unit_names(const std::vector<StudyUnit>& units) {
 
 }  // namespace
 
+std::string unit_file_name(const StudyUnit& u) {
+  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width) + ".bin";
+  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width) + ".bin";
+  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain) + ".bin";
+}
+
 StudyCheckpoint::StudyCheckpoint(const fs::path& output_dir, const std::string& command, const core::Config& config,
                                  const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume,
                                  const CheckpointSchedule& schedule)
-    : folder_(output_dir, command, config, data, unit_names(units), resume), schedule_(schedule) {}
+    : StudyCheckpoint(std::make_shared<const CheckpointFolder>(output_dir, command, config, data, unit_names(units),
+                                                               resume),
+                      "", schedule) {}
+
+StudyCheckpoint::StudyCheckpoint(std::shared_ptr<const CheckpointFolder> folder, std::string file_prefix,
+                                 const CheckpointSchedule& schedule)
+    : folder_(std::move(folder)), file_prefix_(std::move(file_prefix)), schedule_(schedule) {}
 
 bool StudyCheckpoint::load(const StudyUnit& unit, UnitRecord& record) {
   std::string bytes;
-  if (!folder_.read(unit_file_name(unit), bytes)) return false;
-  record = decode_unit_record(unit, std::move(bytes), folder_.path(unit_file_name(unit)).string());
+  if (!folder_->read(file_name(unit), bytes)) return false;
+  record = decode_unit_record(unit, std::move(bytes), folder_->path(file_name(unit)).string());
   ++loaded_;
   return true;
 }
 
 void StudyCheckpoint::save(const StudyUnit& unit, const UnitRecord& record) {
-  folder_.write(unit_file_name(unit), encode_unit_record(unit, record));
-  folder_.remove_file(partial_file_name(unit_file_name(unit)));
+  folder_->write(file_name(unit), encode_unit_record(unit, record));
+  folder_->remove_file(partial_file_name(file_name(unit)));
 }
 
 std::unique_ptr<core::PartialStateStore> StudyCheckpoint::partial(const StudyUnit& unit) {
   if (unit.kind == StudyUnitKind::prior) return nullptr;
-  return std::make_unique<PartialStateFile>(folder_, partial_file_name(unit_file_name(unit)), schedule_);
+  return std::make_unique<PartialStateFile>(*folder_, partial_file_name(file_name(unit)), schedule_);
 }
 
 }  // namespace kernelmc::validation

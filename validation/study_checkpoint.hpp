@@ -88,6 +88,8 @@ class PartialStateFile final : public core::PartialStateStore {
   std::int64_t safe_points_ = 0;
 };
 
+// The file of a unit in the checkpoint folder: prior_N8.bin, chain_N8_c0.bin, route_N8.bin.
+std::string unit_file_name(const StudyUnit& unit);
 // The partial-state file name of a unit file name: chain_N8_c0.bin → chain_N8_c0.partial.bin.
 std::string partial_file_name(const std::string& unit_file);
 
@@ -98,6 +100,10 @@ class StudyCheckpoint final : public UnitStore {
   StudyCheckpoint(const std::filesystem::path& output_dir, const std::string& command, const core::Config& config,
                   const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume,
                   const CheckpointSchedule& schedule = {});
+  // The units of one part of a larger run (a member of a study family) in a folder that parts
+  // share, their files named `file_prefix` + the unit's file name.
+  StudyCheckpoint(std::shared_ptr<const CheckpointFolder> folder, std::string file_prefix,
+                  const CheckpointSchedule& schedule);
 
   // A unit's stored record (DataError naming the file if it is corrupt); false if absent.
   bool load(const StudyUnit& unit, UnitRecord& record) override;
@@ -107,10 +113,12 @@ class StudyCheckpoint final : public UnitStore {
   std::unique_ptr<core::PartialStateStore> partial(const StudyUnit& unit) override;
   // Units taken from the checkpoint so far.
   std::size_t loaded() const { return loaded_; }
-  void remove() const { folder_.remove(); }
+  void remove() const { folder_->remove(); }
 
  private:
-  CheckpointFolder folder_;
+  std::string file_name(const StudyUnit& unit) const { return file_prefix_ + unit_file_name(unit); }
+  std::shared_ptr<const CheckpointFolder> folder_;
+  std::string file_prefix_;
   CheckpointSchedule schedule_;
   std::size_t loaded_ = 0;  // load runs before compute_records' pool, on one thread
 };

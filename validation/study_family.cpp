@@ -122,7 +122,8 @@ std::vector<FamilyUnit> shard_family_units(const std::vector<FamilyUnit>& units,
 }
 
 FamilyRecords compute_family_records(const core::Config& config, const std::vector<FamilyMember>& members,
-                                     const std::vector<FamilyUnit>& units, Observer& observer) {
+                                     const std::vector<FamilyUnit>& units, Observer& observer,
+                                     const std::vector<UnitStore*>& stores) {
   FamilyRecords out;
   out.config = config;
   for (std::size_t m = 0; m < members.size(); ++m) {
@@ -136,7 +137,8 @@ FamilyRecords compute_family_records(const core::Config& config, const std::vect
       out.members.push_back(std::move(empty));
       continue;
     }
-    out.members.push_back(compute_records(members[m].config, members[m].data, mine, observer));
+    UnitStore* store = m < stores.size() ? stores[m] : nullptr;
+    out.members.push_back(compute_records(members[m].config, members[m].data, mine, observer, store));
   }
   return out;
 }

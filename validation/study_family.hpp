@@ -66,8 +66,11 @@ struct FamilyRecords {
   std::vector<StudyRecords> members;  // one per member; a part may hold no unit of some
 };
 
+// The records of `units`, member by member (compute_records); with `stores`, stores[m] keeps
+// member m's finished units and partial states (a null entry, or none, keeps nothing).
 FamilyRecords compute_family_records(const core::Config& config, const std::vector<FamilyMember>& members,
-                                     const std::vector<FamilyUnit>& units, Observer& observer);
+                                     const std::vector<FamilyUnit>& units, Observer& observer,
+                                     const std::vector<UnitStore*>& stores = {});
 
 // Joins shards: DataError unless the family configs agree (run.output_dir and run.threads
 // aside) and every unit of every member is present exactly once (merge_records' messages).

@@ -62,6 +62,23 @@ const std::string kImportanceInside =
     " --set validation.prior_networks=2000 --set validation.bootstrap_resamples=50 --set run.seed=11"
     " --set validation.figures=false --set posterior.route=importance --set posterior.importance_networks=200000";
 
+// A proportional study family (linear L = 1, α = 0.5 and 1, N = 4 and 8, 2 chains per width):
+// 2 members × 2 widths × (a prior unit and 2 chains) = 12 units in one checkpoint folder.
+const std::string kFamily =
+    " --set validation.study=proportional --set validation.alphas=[0.5,1.0] --set validation.widths=[4,8]"
+    " --set data.kind=teacher --set data.points=8 --set data.input_dim=8 --set data.teacher_activation=linear"
+    " --set model.depth=1 --set model.activation=linear --set model.g=[1.0] --set model.kappa=0.5"
+    " --set posterior.route=chains --set posterior.chains=2 --set posterior.warmup=3000 --set posterior.draws=4000"
+    " --set validation.prior_networks=2000 --set validation.figures=false --set run.seed=3";
+
+// The files of a family run that must agree: study.csv and every record array.
+std::vector<fs::path> family_files(const fs::path& out) {
+  std::vector<fs::path> files = {"study.csv"};
+  for (const auto& e : fs::recursive_directory_iterator(out / "records"))
+    if (e.path().extension() == ".npy") files.push_back(fs::relative(e.path(), out));
+  return files;
+}
+
 // `kernelmc sample`, Config B at N = 8, 4 chains, every draw written.
 const std::string kSample =
     " --set data.kind=config_b --set model.depth=2 --set model.widths=8 --set model.g=2 --set posterior.chains=4"
@@ -175,8 +192,9 @@ bool run_and_kill_after_saves(const std::string& command, const std::string& arg
 // An uninterrupted run of a study of `units` units, then one killed after each of
 // `kill_points` units and resumed: every result file equal, the checkpoint gone after the
 // resumed run.
-void expect_resume_is_bit_identical(const std::string& name, const std::string& args, std::size_t units,
-                                    const std::vector<std::size_t>& kill_points) {
+void expect_resume_is_bit_identical(
+    const std::string& name, const std::string& args, std::size_t units, const std::vector<std::size_t>& kill_points,
+    const std::function<std::vector<fs::path>(const fs::path&)>& result = result_files) {
   const fs::path dir = scratch_directory("resume_" + name);
   const CliRun whole = run_kernelmc("validate -q --out " + (dir / "whole").string() + args, dir);
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
@@ -185,13 +203,13 @@ void expect_resume_is_bit_identical(const std::string& name, const std::string& 
     const fs::path out = dir / ("killed_after_" + std::to_string(k));
     ASSERT_TRUE(run_and_kill_after("validate", args, out, k, dir))
         << "the run ended before its unit " << k << " was kept";
-    ASSERT_FALSE(fs::exists(out / "validation_comparisons.csv")) << "killed before its analysis";
+    ASSERT_FALSE(fs::exists(out / result(dir / "whole").front())) << "killed before its analysis";
     const std::size_t kept = units_done(out);
     EXPECT_LT(kept, units) << "the resumed run computes a unit";
     const CliRun resumed = run_kernelmc("validate -q --resume " + out.string() + args, dir);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
     EXPECT_NE(resumed.out.find("resumed: " + std::to_string(kept) + " of"), std::string::npos) << resumed.out;
-    for (const fs::path& file : result_files(dir / "whole")) {
+    for (const fs::path& file : result(dir / "whole")) {
       ASSERT_TRUE(fs::exists(out / file)) << file;
       EXPECT_TRUE(read_all(out / file) == read_all(dir / "whole" / file))
           << name << ", killed after " << k << ": " << file;
@@ -314,6 +332,23 @@ TEST(CliResume, ChainStudyKilledAtSeveralPointsResumesBitIdentically) {
 
 TEST(CliResume, SmcStudyKilledAtSeveralPointsResumesBitIdentically) {
   expect_resume_is_bit_identical("smc", kSmc, 6, {1, 3, 5});
+}
+
+TEST(CliResume, StudyFamilyKilledAtSeveralPointsResumesBitIdentically) {
+  expect_resume_is_bit_identical("family", kFamily, 12, {2, 7}, family_files);
+  // The members share one checkpoint folder; run whole, each member's units must stay its
+  // own: the whole run equals its four shards (one member each, own processes) merged.
+  const fs::path dir = scratch_directory("family_shards");
+  ASSERT_EQ(run_kernelmc("validate -q --out " + (dir / "whole").string() + kFamily, dir).exit_code, 0);
+  std::string parts;
+  for (const char* k : {"1", "2", "3", "4"}) {
+    const fs::path part = dir / ("part" + std::string(k));
+    ASSERT_EQ(run_kernelmc("validate -q --out " + part.string() + " --shard " + k + "/4" + kFamily, dir).exit_code, 0);
+    parts += " " + part.string();
+  }
+  ASSERT_EQ(run_kernelmc("merge -q --out " + (dir / "merged").string() + parts, dir).exit_code, 0);
+  EXPECT_TRUE(read_all(dir / "merged" / "study.csv") == read_all(dir / "whole" / "study.csv"));
+  fs::remove_all(dir);
 }
 
 TEST(CliResume, SampleKilledAtSeveralPointsResumesBitIdentically) {
