@@ -1,7 +1,7 @@
 // Threads inside one chain (sampling/detail/blocks.hpp, sampling/detail/threads.hpp): the
 // potentials split their products into fixed blocks of rows and neurons, so a gradient and
 // a whole chain are bit-identical for 1, 2 and 3 threads. The shapes are large enough that
-// the blocks exist (P = 300 and N_L = 260: blocks of 128, 128 and 44 rows; 128, 128 and 4
+// the blocks exist (P = 600 and N_L = 520: blocks of 256, 256 and 88 rows; 256, 256 and 8
 // neurons), with a last block shorter than the others.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -55,26 +55,26 @@ void expect_thread_count_independent(PotentialT& potential) {
 }
 
 TEST(IntraChainThreads, BlocksAreFixedByTheExtentOnly) {
-  EXPECT_EQ(detail::block_count(255), 1);
-  EXPECT_EQ(detail::block_count(256), 2);
-  EXPECT_EQ(detail::block_count(300), 3);
+  EXPECT_EQ(detail::block_count(511), 1);
+  EXPECT_EQ(detail::block_count(512), 2);
+  EXPECT_EQ(detail::block_count(600), 3);
   std::vector<std::pair<Eigen::Index, Eigen::Index>> blocks(3);
-  detail::for_each_block(300, 2, [&](Eigen::Index start, Eigen::Index length) {
+  detail::for_each_block(600, 2, [&](Eigen::Index start, Eigen::Index length) {
     blocks[static_cast<std::size_t>(start / detail::kBlockSize)] = {start, length};
   });
-  EXPECT_EQ(blocks, (std::vector<std::pair<Eigen::Index, Eigen::Index>>{{0, 128}, {128, 128}, {256, 44}}));
+  EXPECT_EQ(blocks, (std::vector<std::pair<Eigen::Index, Eigen::Index>>{{0, 256}, {256, 256}, {512, 88}}));
 }
 
 TEST(IntraChainThreads, FullGradientIsBitIdenticalForOneTwoAndThreeThreads) {
-  FullPosterior potential(make_spec(260, 0.2), make_data(300, 3, 2));
+  FullPosterior potential(make_spec(520, 0.2), make_data(600, 3, 2));
   expect_thread_count_independent(potential);
 }
 
 TEST(IntraChainThreads, CollapsedGradientIsBitIdenticalForOneTwoAndThreeThreads) {
-  CollapsedPosterior feature_form(make_spec(260, 0.2), make_data(300, 3, 2));
+  CollapsedPosterior feature_form(make_spec(520, 0.2), make_data(600, 3, 2));
   ASSERT_TRUE(feature_form.uses_feature_form());
   expect_thread_count_independent(feature_form);
-  CollapsedPosterior kernel_form(make_spec(260, 0.0), make_data(300, 3, 2));
+  CollapsedPosterior kernel_form(make_spec(520, 0.0), make_data(600, 3, 2));
   kernel_form.set_solve_form(CollapsedPosterior::SolveForm::kernel);
   expect_thread_count_independent(kernel_form);
 }
@@ -100,7 +100,7 @@ class LastDraw final : public DrawRecorder {
 
 TEST(IntraChainThreads, HmcChainIsBitIdenticalForOneTwoAndThreeThreadsPerChain) {
   const ThreadSettings restore;
-  const FullPosterior posterior(make_spec(12, 0.2), make_data(300, 3, 2));
+  const FullPosterior posterior(make_spec(12, 0.2), make_data(600, 3, 2));
   SamplerSettings sampler;
   sampler.kind = core::SamplerKind::hmc;
   sampler.step_size = 0.05;
