@@ -15,6 +15,8 @@
 //              2P²N (AΦ) + 2P²D (AY); in the feature form (P > N), Φᵀ Φ PN² (rank update),
 //              Cholesky N³/3, solves 2PN² (AΦ = ΦM⁻¹) + 4PND + 2N²D (μ, AY); both
 //              4PND for (AY)((AY)ᵀΦ).
+// The …TwoThreads rows split the products into the fixed blocks of sampling/detail/blocks.hpp
+// (extents ≥ 512 only) on 2 threads; they and the …/real_time rows are wall-clock rates.
 // Run: build/<dir>/bench/bench_gradient [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -81,9 +83,10 @@ void set_counters(benchmark::State& state, double flops_per_iteration) {
 }
 
 template <class PotentialT>
-void run_gradient(benchmark::State& state, double flops) {
+void run_gradient(benchmark::State& state, double flops, int threads = 1) {
   const Shape s(state);
   PotentialT potential(bench_model(s), bench_data(s));
+  potential.set_threads(threads);
   core::Engine engine = core::make_stream(2, core::StreamPurpose::test, 0, 0);
   const Eigen::VectorXd theta = core::standard_normal_matrix(engine, potential.dimension(), 1);
   Eigen::VectorXd gradient(potential.dimension());
@@ -100,6 +103,17 @@ void BM_FullGradient(benchmark::State& state) {
 
 void BM_CollapsedGradient(benchmark::State& state) {
   run_gradient<sampling::CollapsedPosterior>(state, collapsed_flops(Shape(state)));
+}
+
+// Threads inside one chain (sampling/detail/blocks.hpp): the same gradients on 2 threads,
+// timed by the wall clock (a CPU-time rate would count only the calling thread). Compare
+// with the one-thread rows of the same run, also by wall clock (…/real_time).
+void BM_FullGradientTwoThreads(benchmark::State& state) {
+  run_gradient<sampling::FullPosterior>(state, full_flops(Shape(state)), 2);
+}
+
+void BM_CollapsedGradientTwoThreads(benchmark::State& state) {
+  run_gradient<sampling::CollapsedPosterior>(state, collapsed_flops(Shape(state)), 2);
 }
 
 // Baselines: the two dominant product shapes, as plain GEMMs on the same operands' sizes,
@@ -152,6 +166,10 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_FullGradient)->Apply(shapes);
 BENCHMARK(BM_CollapsedGradient)->Apply(shapes);
+BENCHMARK(BM_FullGradient)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_FullGradientTwoThreads)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_CollapsedGradient)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_CollapsedGradientTwoThreads)->Apply(shapes)->UseRealTime();
 BENCHMARK(BM_ProductPxNtimesNxN<false>)->Name("BM_ProductPxNtimesNxN")->Apply(shapes);
 BENCHMARK(BM_ProductPxNtimesNxN<true>)->Name("BM_BlasProductPxNtimesNxN")->Apply(shapes);
 BENCHMARK(BM_ProductPxNtimesNxP<false>)->Name("BM_ProductPxNtimesNxP")->Apply(shapes);

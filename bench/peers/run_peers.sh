@@ -11,7 +11,7 @@ out=$(mktemp -d)
 venv=$("$here/setup_venv.sh" | tail -1)
 core=${KERNELMC_BENCH_CORE:-0}
 OMP_NUM_THREADS=1 taskset -c "$core" "$build/bench/bench_gradient" \
-  --benchmark_filter='BM_(FullGradient|CollapsedGradient|ProductPxNtimesNxN|BlasProductPxNtimesNxN)' \
+  --benchmark_filter='^BM_(FullGradient|CollapsedGradient|ProductPxNtimesNxN|BlasProductPxNtimesNxN)/P:[0-9]+/d:[0-9]+/N:[0-9]+/L:[0-9]+$' \
   --benchmark_min_time=1 --benchmark_format=json > "$out/kernelmc.json"
 OMP_NUM_THREADS=1 taskset -c "$core" "$venv/bin/python" "$here/jax_gradient.py" > "$out/jax.jsonl"
 python3 "$here/peer_table.py" "$out/kernelmc.json" "$out/jax.jsonl"
