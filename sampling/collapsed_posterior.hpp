@@ -126,6 +126,7 @@ class CollapsedPosterior final : public Potential {
   Eigen::MatrixXd a_tilde_;        // feature form: AΦ̃ = Φ̃M⁻¹, P×n
   Eigen::MatrixXd mu_;             // feature form: M⁻¹Φ̃ᵀY, n×D
   Eigen::MatrixXd whitened_;       // kernel form: L⁻¹Y, P×D
+  Eigen::MatrixXd inverse_;        // kernel form, P ≤ 16: A = (C + κI)⁻¹, P×P
   Eigen::MatrixXd ay_;             // AY, P×D
   Eigen::MatrixXd feature_grad_;   // AΦ, then ∂U/∂Φ, P×N_L
   Eigen::MatrixXd cross_;          // YᵀAΦ, D×N_L
