@@ -1,9 +1,10 @@
 # The optional vendor BLAS of the network's large matrix products (sampling/detail/gemm.hpp)
-# and of bench_gradient's ceiling: OpenBLAS found by pkg-config (Debian: the
-# libopenblas-serial-dev flavour; the gemm wrapper also sets OpenBLAS to one thread, so a
-# threaded flavour behaves the same). Chains and row blocks are kernelmc's own threads, so
-# the BLAS must never start threads of its own (its blocking would then depend on the
-# thread count). Without it, every product is Eigen's.
+# and of bench_gradient's ceiling: OpenBLAS found by pkg-config. The products go to it only
+# when its flavour is thread-safe for concurrent callers (the pthreads flavour, Debian
+# libopenblas-pthread-dev, which the wrapper sets to one thread: kernelmc's own threads are
+# chains and row blocks, and a BLAS thread count would change its blocking). The serial
+# flavour (libopenblas-serial-dev) has no locks around its buffers: with it the products
+# stay Eigen's at run time and only bench_gradient's one-thread ceiling uses it.
 #
 # Defines: KERNELMC_BLAS (option), KERNELMC_BLAS_NAME (for the provenance), and the
 # function kernelmc_link_blas(target) (links the BLAS and defines KERNELMC_HAVE_OPENBLAS=1).
@@ -18,7 +19,7 @@ if(KERNELMC_BLAS)
     set(KERNELMC_BLAS_NAME "OpenBLAS ${KERNELMC_OPENBLAS_VERSION} (${KERNELMC_OPENBLAS_LIBDIR})")
   else()
     message(STATUS "kernelmc: KERNELMC_BLAS=ON but pkg-config finds no openblas "
-                   "(Debian: libopenblas-serial-dev): Eigen's products only")
+                   "(Debian: libopenblas-pthread-dev): Eigen's products only")
   endif()
 endif()
 message(STATUS "kernelmc: BLAS: ${KERNELMC_BLAS_NAME}")

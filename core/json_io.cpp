@@ -29,7 +29,10 @@ namespace {
 // this machine (its kernels, hence the last bits of a product, depend on it).
 std::string blas_description() {
 #if KERNELMC_HAVE_OPENBLAS
-  return std::string(kBuildBlas) + ", core " + openblas_get_corename();
+  // sampling/detail/gemm.cpp uses only the pthreads flavour (1) for the products.
+  const bool used = openblas_get_parallel() == 1;
+  return std::string(kBuildBlas) + ", core " + openblas_get_corename() +
+         (used ? "" : ", not used for products (not its thread-safe pthreads flavour)");
 #else
   return kBuildBlas;
 #endif

@@ -24,13 +24,27 @@ Eigen::Index cols_of(const Eigen::Ref<const Eigen::MatrixXd>& M, Op op) {
 CBLAS_TRANSPOSE cblas_op(Op op) { return op == Op::none ? CblasNoTrans : CblasTrans; }
 
 // A threaded OpenBLAS flavour would pick its blocking from its thread count; one thread
-// makes every flavour behave as the serial one. Runs once (a function-local static).
+// makes it run each call on the calling thread. Runs once (a function-local static).
 void pin_blas_to_one_thread() {
   static const bool pinned = [] {
     openblas_set_num_threads(1);
     return true;
   }();
   (void)pinned;
+}
+
+// Whether the products may go to OpenBLAS: only its pthreads flavour (openblas_get_parallel()
+// == 1), built with locks around its buffer pool. The serial flavour (0; Debian's
+// libopenblas0-serial 0.3.21) has none: dgemm called from two threads at once corrupts
+// results (measured: a stress loop of concurrent 256×256 products, and gradients on 2
+// threads that differed from 1 thread by O(1)), and kernelmc calls it from every chain's
+// thread. The OpenMP flavour (2) needs a NUM_PARALLEL build for concurrent callers.
+bool blas_is_thread_safe() {
+  static const bool safe = [] {
+    pin_blas_to_one_thread();
+    return openblas_get_parallel() == 1;
+  }();
+  return safe;
 }
 #endif
 
@@ -39,6 +53,14 @@ void pin_blas_to_one_thread() {
 bool has_blas() {
 #if KERNELMC_HAVE_OPENBLAS
   return true;
+#else
+  return false;
+#endif
+}
+
+bool blas_routes_products() {
+#if KERNELMC_HAVE_OPENBLAS
+  return blas_is_thread_safe();
 #else
   return false;
 #endif
@@ -82,7 +104,7 @@ void gemm(double alpha, const Eigen::Ref<const Eigen::MatrixXd>& A, Op op_a,
   assert(cols_of(A, op_a) == rows_of(B, op_b));
   const double flops = 2.0 * static_cast<double>(C.rows()) * static_cast<double>(C.cols()) *
                        static_cast<double>(cols_of(A, op_a));
-  if (has_blas() && flops >= kBlasMinFlops) {
+  if (blas_routes_products() && flops >= kBlasMinFlops) {
     blas_gemm(alpha, A, op_a, B, op_b, C);
   } else {
     eigen_gemm(alpha, A, op_a, B, op_b, C);
@@ -96,8 +118,7 @@ void rank_update(double alpha, const Eigen::Ref<const Eigen::MatrixXd>& A, Op op
   const Eigen::Index k = cols_of(A, op_a);
   const double flops = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(k);
 #if KERNELMC_HAVE_OPENBLAS
-  if (flops >= kBlasMinFlops) {
-    pin_blas_to_one_thread();
+  if (blas_routes_products() && flops >= kBlasMinFlops) {
     cblas_dsyrk(CblasColMajor, CblasLower, cblas_op(op_a), static_cast<blasint>(n), static_cast<blasint>(k),
                 alpha, A.data(), static_cast<blasint>(std::max<Eigen::Index>(1, A.outerStride())), 1.0,
                 C.data(), static_cast<blasint>(std::max<Eigen::Index>(1, C.outerStride())));

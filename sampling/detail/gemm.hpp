@@ -1,7 +1,8 @@
 #pragma once
 // The engine of the network's large matrix products: OpenBLAS's dgemm when the build has
-// it (cmake/KernelmcBlas.cmake, KERNELMC_BLAS) and the product is large enough for it to
-// win, Eigen's product otherwise. One call computes
+// it (cmake/KernelmcBlas.cmake, KERNELMC_BLAS) in a thread-safe flavour (see
+// blas_routes_products) and the product is large enough for it to win, Eigen's product
+// otherwise. One call computes
 //
 //   C = α op(A) op(B)        (op = identity or transpose),
 //
@@ -20,8 +21,12 @@ enum class Op { none, transpose };
 // faster from 4×64·64×64 up and level with Eigen at 4×3·3×64.
 inline constexpr double kBlasMinFlops = 16384.0;
 
-// True when this build routes products through a BLAS.
+// True when this build links a BLAS (bench_gradient's ceiling uses it on one thread).
 bool has_blas();
+// True when gemm and rank_update may use it: OpenBLAS's pthreads flavour only, set to one
+// thread. The serial flavour has no locks and kernelmc calls the BLAS from several threads
+// at once (chains, row blocks); with it every product is Eigen's.
+bool blas_routes_products();
 
 // C = α op(A) op(B) by the engine above. Shapes must agree (asserted).
 void gemm(double alpha, const Eigen::Ref<const Eigen::MatrixXd>& A, Op op_a,
