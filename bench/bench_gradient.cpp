@@ -1,16 +1,22 @@
 // One gradient evaluation of the full (THEORY.md §1.4) and collapsed (§1.5) posterior
-// potentials, beside plain Eigen products of the dominant shapes measured in the same run:
-// P×N times N×N (every hidden layer, forward and backward) and P×N times N×P (the output
-// kernel and AΦ of the collapsed form). The fraction of the matrix-product ceiling is the
-// gradient's GFLOP/s over the product's.
+// potentials, beside plain products of the dominant shapes measured in the same run, each
+// by Eigen and by the build's BLAS (OpenBLAS dgemm, cmake/KernelmcBlas.cmake; skipped with
+// a message when the build has none): P×N times N×N (every hidden layer, forward and
+// backward) and P×N times N×P (the output kernel and AΦ of the collapsed kernel form). The
+// ceiling is the faster of the two engines' P×N·N×N; the fraction of it is the
+// gradient's GFLOP/s over the ceiling's.
 //
 // Shapes (P, d, N, L): (64,16,128,2), (256,16,256,3), (1024,32,512,3), (128,16,1024,2);
 // erf, g = 1, σ_b² = 0, κ = 1, D = 1. Counters: gradients/s, and GFLOP/s of the counted
 // matrix-product flops (elementwise φ, φ' are not counted):
 //   full:      forward 2PdN + 2(L−1)PN² + 2PND, backward 2PdN + 4(L−1)PN² + 4PND;
-//   collapsed: hidden forward and backward as above, plus the output kernel P²N (rank
-//              update, half of ΦΦᵀ), Cholesky P³/3, solves 2P²N (AΦ) + 2P²D (AY), and
+//   collapsed: hidden forward and backward as above, plus, in the kernel form (P ≤ N),
+//              the output kernel P²N (rank update, half of ΦΦᵀ), Cholesky P³/3, solves
+//              2P²N (AΦ) + 2P²D (AY); in the feature form (P > N), Φᵀ Φ PN² (rank update),
+//              Cholesky N³/3, solves 2PN² (AΦ = ΦM⁻¹) + 4PND + 2N²D (μ, AY); both
 //              4PND for (AY)((AY)ᵀΦ).
+// The …TwoThreads rows split the products into the fixed blocks of sampling/detail/blocks.hpp
+// (extents ≥ 512 only) on 2 threads; they and the …/real_time rows are wall-clock rates.
 // Run: build/<dir>/bench/bench_gradient [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -22,6 +28,7 @@
 #include "core/model_spec.hpp"
 #include "core/rng.hpp"
 #include "sampling/collapsed_posterior.hpp"
+#include "sampling/detail/gemm.hpp"
 #include "sampling/full_posterior.hpp"
 
 namespace {
@@ -64,7 +71,9 @@ double full_flops(const Shape& s) {
 
 double collapsed_flops(const Shape& s) {
   const double P = static_cast<double>(s.P), N = static_cast<double>(s.N), D = kOutputs;
-  return hidden_flops(s) + P * P * N + P * P * P / 3.0 + 2.0 * P * P * N + 2.0 * P * P * D + 4.0 * P * N * D;
+  const double solve = s.P > s.N ? P * N * N + N * N * N / 3.0 + 2.0 * P * N * N + 4.0 * P * N * D + 2.0 * N * N * D
+                                 : P * P * N + P * P * P / 3.0 + 2.0 * P * P * N + 2.0 * P * P * D;
+  return hidden_flops(s) + solve + 4.0 * P * N * D;
 }
 
 void set_counters(benchmark::State& state, double flops_per_iteration) {
@@ -74,9 +83,10 @@ void set_counters(benchmark::State& state, double flops_per_iteration) {
 }
 
 template <class PotentialT>
-void run_gradient(benchmark::State& state, double flops) {
+void run_gradient(benchmark::State& state, double flops, int threads = 1) {
   const Shape s(state);
   PotentialT potential(bench_model(s), bench_data(s));
+  potential.set_threads(threads);
   core::Engine engine = core::make_stream(2, core::StreamPurpose::test, 0, 0);
   const Eigen::VectorXd theta = core::standard_normal_matrix(engine, potential.dimension(), 1);
   Eigen::VectorXd gradient(potential.dimension());
@@ -95,14 +105,36 @@ void BM_CollapsedGradient(benchmark::State& state) {
   run_gradient<sampling::CollapsedPosterior>(state, collapsed_flops(Shape(state)));
 }
 
-// Baselines: the two dominant product shapes, as plain Eigen GEMMs on the same operands' sizes.
+// Threads inside one chain (sampling/detail/blocks.hpp): the same gradients on 2 threads,
+// timed by the wall clock (a CPU-time rate would count only the calling thread). Compare
+// with the one-thread rows of the same run, also by wall clock (…/real_time).
+void BM_FullGradientTwoThreads(benchmark::State& state) {
+  run_gradient<sampling::FullPosterior>(state, full_flops(Shape(state)), 2);
+}
+
+void BM_CollapsedGradientTwoThreads(benchmark::State& state) {
+  run_gradient<sampling::CollapsedPosterior>(state, collapsed_flops(Shape(state)), 2);
+}
+
+// Baselines: the two dominant product shapes, as plain GEMMs on the same operands' sizes,
+// by Eigen or by the BLAS.
+template <bool kBlas>
 void run_product(benchmark::State& state, Eigen::Index rows, Eigen::Index inner, Eigen::Index cols) {
+  if (kBlas && !sampling::detail::has_blas()) {
+    state.SkipWithError("no BLAS in this build (KERNELMC_BLAS=OFF or OpenBLAS not found)");
+    return;
+  }
   core::Engine engine = core::make_stream(3, core::StreamPurpose::test, 0, 0);
   const Eigen::MatrixXd A = core::standard_normal_matrix(engine, rows, inner);
   const Eigen::MatrixXd B = core::standard_normal_matrix(engine, inner, cols);
   Eigen::MatrixXd C(rows, cols);
+  using sampling::detail::Op;
   for (auto _ : state) {
-    C.noalias() = A * B;
+    if constexpr (kBlas) {
+      sampling::detail::blas_gemm(1.0, A, Op::none, B, Op::none, C);
+    } else {
+      sampling::detail::eigen_gemm(1.0, A, Op::none, B, Op::none, C);
+    }
     benchmark::DoNotOptimize(C.data());
     benchmark::ClobberMemory();
   }
@@ -111,14 +143,16 @@ void run_product(benchmark::State& state, Eigen::Index rows, Eigen::Index inner,
       benchmark::Counter::kIsRate);
 }
 
+template <bool kBlas>
 void BM_ProductPxNtimesNxN(benchmark::State& state) {
   const Shape s(state);
-  run_product(state, s.P, s.N, s.N);
+  run_product<kBlas>(state, s.P, s.N, s.N);
 }
 
+template <bool kBlas>
 void BM_ProductPxNtimesNxP(benchmark::State& state) {
   const Shape s(state);
-  run_product(state, s.P, s.N, s.P);
+  run_product<kBlas>(state, s.P, s.N, s.P);
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
@@ -132,8 +166,14 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_FullGradient)->Apply(shapes);
 BENCHMARK(BM_CollapsedGradient)->Apply(shapes);
-BENCHMARK(BM_ProductPxNtimesNxN)->Apply(shapes);
-BENCHMARK(BM_ProductPxNtimesNxP)->Apply(shapes);
+BENCHMARK(BM_FullGradient)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_FullGradientTwoThreads)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_CollapsedGradient)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_CollapsedGradientTwoThreads)->Apply(shapes)->UseRealTime();
+BENCHMARK(BM_ProductPxNtimesNxN<false>)->Name("BM_ProductPxNtimesNxN")->Apply(shapes);
+BENCHMARK(BM_ProductPxNtimesNxN<true>)->Name("BM_BlasProductPxNtimesNxN")->Apply(shapes);
+BENCHMARK(BM_ProductPxNtimesNxP<false>)->Name("BM_ProductPxNtimesNxP")->Apply(shapes);
+BENCHMARK(BM_ProductPxNtimesNxP<true>)->Name("BM_BlasProductPxNtimesNxP")->Apply(shapes);
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 #pragma once
 // The main() of every bench binary: Google Benchmark's, with the build beside every
 // figure (KERNELMC_ARCH and what it resolved to, compiler, flags, Eigen's SIMD sets, the
-// activations' vector library) in the benchmark context, so the JSON and console output
+// activations' vector library, the BLAS) in the benchmark context, so the JSON and console output
 // name the ISA the numbers came from.
 #include <benchmark/benchmark.h>
 
@@ -19,6 +19,7 @@ inline void add_build_context() {
   benchmark::AddCustomContext("kernelmc_flags", kBuildFlags);
   benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
   benchmark::AddCustomContext("activation_math", std::string(core::activation_math_library()));
+  benchmark::AddCustomContext("kernelmc_blas", kBuildBlas);
 }
 
 }  // namespace kernelmc::bench

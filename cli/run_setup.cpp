@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "sampling/detail/threads.hpp"
 
 namespace kernelmc::cli {
 
@@ -147,6 +148,7 @@ core::Config resolve_config(const CommonOptions& options) {
                             ? core::parse_config("", overrides, "<defaults>")
                             : core::load_config(options.config_path, overrides);
   if (config.run.threads > 0) omp_set_num_threads(config.run.threads);
+  sampling::set_threads_per_chain(config.run.threads_per_chain);
   if (!options.force) check_memory(config, options.command);
   check_output_directory(config.run.output_dir);
   remember_output_directory(config.run.output_dir);

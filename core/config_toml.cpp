@@ -165,6 +165,7 @@ template <class S, class V>
 void visit_fields(S& s, V&& visit) {
   visit("seed", s.seed);
   visit("threads", s.threads);
+  visit("threads_per_chain", s.threads_per_chain);
   visit("output_dir", s.output_dir);
 }
 

@@ -17,7 +17,28 @@
 #include "core/rng.hpp"
 #include "core/version.hpp"
 
+#if KERNELMC_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
 namespace kernelmc::core {
+
+namespace {
+
+// The BLAS of this build and, for OpenBLAS, the core type its runtime dispatch chose on
+// this machine (its kernels, hence the last bits of a product, depend on it).
+std::string blas_description() {
+#if KERNELMC_HAVE_OPENBLAS
+  // sampling/detail/gemm.cpp uses only the pthreads flavour (1) for the products.
+  const bool used = openblas_get_parallel() == 1;
+  return std::string(kBuildBlas) + ", core " + openblas_get_corename() +
+         (used ? "" : ", not used for products (not its thread-safe pthreads flavour)");
+#else
+  return kBuildBlas;
+#endif
+}
+
+}  // namespace
 
 std::string read_text_file(const std::filesystem::path& path, std::string_view what) {
   const std::string prefix = path.string() + ": cannot read " + std::string(what);
@@ -69,7 +90,8 @@ std::string provenance_json(const Config& config) {
                          {"compiler", kBuildCompiler},
                          {"flags", kBuildFlags},
                          {"eigen_simd", Eigen::SimdInstructionSetsInUse()},
-                         {"activation_math", activation_math_library()}};
+                         {"activation_math", activation_math_library()},
+                         {"blas", blas_description()}};
   provenance["config"] = nlohmann::ordered_json::parse(to_json(config));
   return provenance.dump(2);
 }

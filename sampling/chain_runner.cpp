@@ -9,8 +9,11 @@
 #include <string>
 #include <thread>
 
+#include <omp.h>
+
 #include "core/error.hpp"
 #include "sampling/detail/progress_counter.hpp"
+#include "sampling/detail/threads.hpp"
 #include "sampling/diagnostics/hmc_health.hpp"
 #include "sampling/integrators.hpp"
 
@@ -155,8 +158,9 @@ void run_sampling(RunningChain& chain, Sampler& sampler, const ChainSettings& se
 // header's contract).
 ChainResult run_chain(const Potential& target, const SamplerSettings& sampler_settings,
                       const ChainSettings& settings, Eigen::Index c, DrawRecorder* recorder,
-                      core::PartialStateStore* partial, detail::ProgressCounter& counter) {
+                      core::PartialStateStore* partial, detail::ProgressCounter& counter, int threads) {
   const std::unique_ptr<Potential> potential = target.clone();
+  potential->set_threads(threads);
   const std::unique_ptr<Sampler> sampler = make_sampler(sampler_settings, *potential);
   RunningChain chain;
   if (partial != nullptr && restore_chain(chain, *sampler, recorder, *partial, potential->dimension(), c)) {
@@ -219,16 +223,24 @@ std::vector<ChainResult> run_chains(const Potential& target, const SamplerSettin
   // lowest failing chain's error is rethrown after the loop.
   std::vector<std::exception_ptr> errors(C);
   detail::ProgressCounter counter(progress, total_transitions(settings));
-#pragma omp parallel for schedule(dynamic, 1)
+  // Threads inside a chain (sampling/detail/threads.hpp) share the cores with the chains;
+  // their fixed blocks keep results independent of both counts.
+  const int inner = threads_per_chain(settings.chains);
+  const int outer = std::max(1, omp_get_max_threads() / inner);
+  const int levels = omp_get_max_active_levels();
+  if (inner > 1) omp_set_max_active_levels(std::max(2, levels));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(outer)
   for (Eigen::Index c = 0; c < settings.chains; ++c) {
     const auto i = static_cast<std::size_t>(c);
     try {
       core::PartialStateStore* partial = partials.empty() ? nullptr : partials[i];
-      results[i] = run_chain(target, sampler, settings, settings.first_chain + c, recorders[i], partial, counter);
+      results[i] =
+          run_chain(target, sampler, settings, settings.first_chain + c, recorders[i], partial, counter, inner);
     } catch (...) {
       errors[i] = std::current_exception();
     }
   }
+  omp_set_max_active_levels(levels);
   for (const std::exception_ptr& error : errors) {
     if (error) std::rethrow_exception(error);
   }

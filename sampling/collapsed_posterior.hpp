@@ -13,9 +13,14 @@
 //
 // n = N_L + [σ_b² > 0]. Gradient (unsymmetrised convention, §9.1): G = ∂ℓ/∂C =
 // ½(AYYᵀA − D·A), ∂ℓ/∂Φ = (2g_{L+1}/N_L) G Φ, then ordinary backprop through the hidden
-// layers. A is never formed: AΦ and AY come from the Cholesky factor (O(P²N + P³)).
+// layers. A is never formed. Two forms, chosen by shape (SolveForm::automatic):
+//   kernel form (P ≤ n): C by a symmetric rank update, Cholesky of C + κI_P, AY and AΦ by
+//     triangular solves: O(P²n + P³);
+//   feature form (P > n): with Φ̃ = [√(g/N) Φ, σ_b 𝟏] (C = Φ̃Φ̃ᵀ) and M = κI_n + Φ̃ᵀΦ̃,
+//     the push-through identities (C + κI_P)⁻¹Φ̃ = Φ̃M⁻¹ and
+//     log det(C + κI_P) = (P − n) log κ + log det M make every solve n×n: O(Pn² + n³).
 //
-// Jitter policy: C + κI is factorised with Eigen's LLT. If that fails (a non-positive
+// Jitter policy: C + κI (in the feature form M, with the same ε) is factorised with Eigen's LLT. If that fails (a non-positive
 // pivot), it is retried with C + (κ + ε)I, ε = 1e-10·tr(C)/P, then ×10 per retry up to
 // ε = 1e-4·tr(C)/P (kMaxJitterRetries retries). If every attempt fails, or the kernel is
 // not finite, the potential returns +inf (a divergence for the sampler, not an
@@ -53,6 +58,10 @@ struct ReadoutMoments {
 
 class CollapsedPosterior final : public Potential {
  public:
+  // automatic: the feature form when P > n, else the kernel form (see above); kernel: the
+  // kernel form always (the two agree to rounding; tests compare them).
+  enum class SolveForm { automatic, kernel };
+
   // `spec` and `data` are validated (core::validate); their shapes must agree
   // (d = model.input_dim, D = model.output_dim), else DataError naming both.
   CollapsedPosterior(const core::ModelSpec& spec, const core::Dataset& data);
@@ -62,6 +71,10 @@ class CollapsedPosterior final : public Potential {
   double value_and_gradient(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden,
                             Eigen::Ref<Eigen::VectorXd> gradient) override;
   std::unique_ptr<Potential> clone() const override;
+  void set_threads(int threads) override { network_.set_threads(threads); }
+
+  void set_solve_form(SolveForm form);
+  bool uses_feature_form() const { return feature_form_; }
 
   // ε added to C + κI in the last evaluation: 0 normally, NaN if it failed (U = +inf).
   double last_jitter() const { return jitter_; }
@@ -87,17 +100,33 @@ class CollapsedPosterior final : public Potential {
  private:
   // Runs forward_hidden, returns Φ̃ (P×n) of θ_h.
   Eigen::MatrixXd augmented_features(const Eigen::Ref<const Eigen::VectorXd>& theta_hidden);
-  // Factorises C + κI of the last forward pass into llt_ (jitter policy); NumericalError
-  // if it fails. Returns κ + ε.
+  // Φ̃ of the last forward pass into `tilde` (P×n).
+  void fill_augmented_features(Eigen::Ref<Eigen::MatrixXd> tilde) const;
+  // g_{L+1}/N_L, the scale of ΦΦᵀ in C.
+  double output_scale() const {
+    return network_.spec().g(layout().depth() + 1) / static_cast<double>(layout().readout_rows());
+  }
+  // From the last forward pass: factorises in the chosen form (sets jitter_) and returns
+  // ½ tr YᵀAY + (D/2) log det(C + κI), or NaN when the factorisation failed.
+  double factor_in_kernel_form();
+  double factor_in_feature_form();
+  // Factorises C + κI of the last forward pass into llt_ (jitter policy; kernel form);
+  // NumericalError if it fails. Returns κ + ε.
   double factorize_or_throw(const char* what);
 
   Network network_;
   Eigen::MatrixXd targets_;        // Y, P×D
   double kappa_;                   // κ
+  Eigen::Index feature_count_;     // n = N_L + [σ_b² > 0]
+  bool feature_form_ = false;      // the form of value() and value_and_gradient()
   double jitter_ = 0.0;            // ε of the last evaluation
-  Eigen::MatrixXd kernel_;         // C = C^(L+1), P×P
-  Eigen::LLT<Eigen::MatrixXd> llt_;  // of C + (κ + ε)I
-  Eigen::MatrixXd whitened_;       // L⁻¹Y, P×D
+  Eigen::MatrixXd kernel_;         // kernel form: C (lower), P×P; feature form: Φ̃ᵀΦ̃ (lower), n×n
+  Eigen::LLT<Eigen::MatrixXd> llt_;  // of C + (κ + ε)I_P, or of M = (κ + ε)I_n + Φ̃ᵀΦ̃
+  Eigen::MatrixXd tilde_;          // feature form: Φ̃, P×n
+  Eigen::MatrixXd a_tilde_;        // feature form: AΦ̃ = Φ̃M⁻¹, P×n
+  Eigen::MatrixXd mu_;             // feature form: M⁻¹Φ̃ᵀY, n×D
+  Eigen::MatrixXd whitened_;       // kernel form: L⁻¹Y, P×D
+  Eigen::MatrixXd inverse_;        // kernel form, P ≤ 16: A = (C + κI)⁻¹, P×P
   Eigen::MatrixXd ay_;             // AY, P×D
   Eigen::MatrixXd feature_grad_;   // AΦ, then ∂U/∂Φ, P×N_L
   Eigen::MatrixXd cross_;          // YᵀAΦ, D×N_L

@@ -28,6 +28,7 @@ class FullPosterior final : public Potential {
   double value_and_gradient(const Eigen::Ref<const Eigen::VectorXd>& theta,
                             Eigen::Ref<Eigen::VectorXd> gradient) override;
   std::unique_ptr<Potential> clone() const override;
+  void set_threads(int threads) override { network_.set_threads(threads); }
 
   // The network after the last evaluation (its F, Φ_l and kernels belong to that θ).
   const Network& network() const { return network_; }

@@ -7,6 +7,8 @@
 #include "core/activation.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "sampling/detail/blocks.hpp"
+#include "sampling/detail/gemm.hpp"
 #include "sampling/empirical_kernels.hpp"
 
 namespace kernelmc::sampling {
@@ -18,9 +20,11 @@ using MatrixMap = Eigen::Map<Eigen::MatrixXd>;
 using ConstVectorMap = Eigen::Map<const Eigen::VectorXd>;
 using VectorMap = Eigen::Map<Eigen::VectorXd>;
 
+using detail::Op;
+
 // h ← h + 𝟏 (σ_b b)ᵀ, column by column: `h.rowwise() += (σ_b b).transpose()` would
 // evaluate σ_b b into a heap temporary on every call.
-void add_bias(double bias_scale, const ConstVectorMap& b, Eigen::MatrixXd& h) {
+void add_bias(double bias_scale, const ConstVectorMap& b, Eigen::Ref<Eigen::MatrixXd> h) {
   for (Eigen::Index i = 0; i < h.cols(); ++i) h.col(i).array() += bias_scale * b(i);
 }
 
@@ -47,13 +51,19 @@ void Network::forward_hidden(const Eigen::Ref<const Eigen::VectorXd>& theta) {
   for (Eigen::Index l = 1; l <= layout_.depth(); ++l) {
     const ConstMatrixMap W(theta.data() + layout_.weight_offset(l), layout_.weight_rows(l),
                            layout_.weight_cols(l));
+    const ConstVectorMap b(theta.data() + (layout_.has_biases() ? layout_.bias_offset(l) : 0),
+                           layout_.has_biases() ? layout_.weight_rows(l) : 0);
     const Eigen::MatrixXd& below = l == 1 ? inputs_ : phi_[index(l - 1)];
     Eigen::MatrixXd& h = h_[index(l)];
-    h.noalias() = scales_[index(l)] * below * W.transpose();
-    if (layout_.has_biases()) {
-      add_bias(bias_scale_, ConstVectorMap(theta.data() + layout_.bias_offset(l), layout_.weight_rows(l)), h);
-    }
-    core::apply_activation(spec_.activation, h, phi_[index(l)]);
+    Eigen::MatrixXd& phi = phi_[index(l)];
+    const double s = scales_[index(l)];
+    // Rows are inputs: each row block is one product, its biases and its φ.
+    detail::for_each_block(points(), threads_, [&](Eigen::Index r, Eigen::Index rows) {
+      auto h_block = h.middleRows(r, rows);
+      detail::gemm(s, below.middleRows(r, rows), Op::none, W, Op::transpose, h_block);
+      if (layout_.has_biases()) add_bias(bias_scale_, b, h_block);
+      core::apply_activation(spec_.activation, h_block, phi.middleRows(r, rows));
+    });
   }
 }
 
@@ -98,24 +108,34 @@ void Network::backward_from_features(const Eigen::Ref<const Eigen::VectorXd>& th
 
 void Network::backpropagate_hidden(const Eigen::Ref<const Eigen::VectorXd>& theta,
                                    Eigen::Ref<Eigen::VectorXd> gradient) {
+  const Eigen::Index P = points();
   for (Eigen::Index l = layout_.depth(); l >= 1; --l) {
     Eigen::MatrixXd& delta = delta_[index(l)];
-    core::multiply_by_activation_derivative(spec_.activation, h_[index(l)], phi_[index(l)], delta);
+    detail::for_each_block(P, threads_, [&](Eigen::Index r, Eigen::Index rows) {
+      core::multiply_by_activation_derivative(spec_.activation, h_[index(l)].middleRows(r, rows),
+                                              phi_[index(l)].middleRows(r, rows), delta.middleRows(r, rows));
+    });
     // h^(l) = s_l Φ_{l−1} W_{l−1}ᵀ + σ_b 𝟏 b_lᵀ (Φ_0 = X): ∂/∂W_{l−1} = s_l δᵀ Φ_{l−1},
     // ∂/∂b_l = σ_b δᵀ 𝟏, ∂/∂Φ_{l−1} = s_l δ W_{l−1}.
     const double s = scales_[index(l)];
     const Eigen::MatrixXd& below = l == 1 ? inputs_ : phi_[index(l - 1)];
     MatrixMap dW(gradient.data() + layout_.weight_offset(l), layout_.weight_rows(l),
                  layout_.weight_cols(l));
-    dW.noalias() = s * delta.transpose() * below;
-    if (layout_.has_biases()) {
-      VectorMap db(gradient.data() + layout_.bias_offset(l), layout_.weight_rows(l));
-      db.noalias() = bias_scale_ * delta.colwise().sum().transpose();
-    }
+    VectorMap db(gradient.data() + (layout_.has_biases() ? layout_.bias_offset(l) : 0),
+                 layout_.has_biases() ? layout_.weight_rows(l) : 0);
+    // Blocks of neurons (rows of ∂W): each entry is one sum over all P inputs.
+    detail::for_each_block(dW.rows(), threads_, [&](Eigen::Index j, Eigen::Index neurons) {
+      detail::gemm(s, delta.middleCols(j, neurons), Op::transpose, below, Op::none, dW.middleRows(j, neurons));
+      if (layout_.has_biases())
+        db.segment(j, neurons).noalias() = bias_scale_ * delta.middleCols(j, neurons).colwise().sum().transpose();
+    });
     if (l > 1) {
       const ConstMatrixMap W(theta.data() + layout_.weight_offset(l), layout_.weight_rows(l),
                              layout_.weight_cols(l));
-      delta_[index(l - 1)].noalias() = s * delta * W;
+      Eigen::MatrixXd& delta_below = delta_[index(l - 1)];
+      detail::for_each_block(P, threads_, [&](Eigen::Index r, Eigen::Index rows) {
+        detail::gemm(s, delta.middleRows(r, rows), Op::none, W, Op::none, delta_below.middleRows(r, rows));
+      });
     }
   }
 }

@@ -6,7 +6,9 @@
 //   F       = φ(h^(L)) w √(g_{L+1}/N_L) + 𝟏 b_outᵀ σ_b          (P×D),
 //
 // with θ laid out as in sampling/parameter_layout.hpp. Activations are P×N matrices
-// (rows are inputs, columns neurons) and every step is one matrix-matrix product.
+// (rows are inputs, columns neurons) and every step is a matrix-matrix product
+// (sampling/detail/gemm.hpp), one per fixed block of rows or neurons at large shapes
+// (sampling/detail/blocks.hpp), which the chain's threads share.
 // The forward pass keeps h^(l) and Φ_l = φ(h^(l)) in preallocated buffers; the backward
 // (reverse-mode) passes reuse them, so a gradient evaluation allocates nothing of ours.
 // One Network belongs to one chain (it is its workspace); copy it for another chain.
@@ -26,6 +28,11 @@ class Network {
   Network(const core::ModelSpec& spec, const Eigen::Ref<const Eigen::MatrixXd>& inputs);
 
   const core::ModelSpec& spec() const { return spec_; }
+
+  // Threads of the forward and reverse passes (default 1). Their work is split into the
+  // fixed blocks of sampling/detail/blocks.hpp, so results do not depend on it.
+  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  int threads() const { return threads_; }
   const ParameterLayout& layout() const { return layout_; }
   Eigen::Index points() const { return inputs_.rows(); }  // P
 
@@ -76,6 +83,7 @@ class Network {
   Eigen::MatrixXd input_kernel_;         // C^(1)
   std::vector<double> scales_;           // [l − 1] = √(g_l/N_{l−1}), l = 1..L+1
   double bias_scale_ = 0.0;              // σ_b
+  int threads_ = 1;                      // of the row and neuron blocks
   std::vector<Eigen::MatrixXd> h_;       // [l − 1] = h^(l), P×N_l
   std::vector<Eigen::MatrixXd> phi_;     // [l − 1] = Φ_l, P×N_l
   std::vector<Eigen::MatrixXd> delta_;   // [l − 1] = ∂loss/∂h^(l) (∂loss/∂Φ_l on the way), P×N_l

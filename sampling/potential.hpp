@@ -24,6 +24,10 @@ class Potential {
 
   // An independent copy with its own workspace, for another chain.
   virtual std::unique_ptr<Potential> clone() const = 0;
+
+  // Threads one evaluation may use (one chain's share; default 1). Potentials that split
+  // their work do so into fixed blocks, so results never depend on it.
+  virtual void set_threads(int threads) { (void)threads; }
 };
 
 }  // namespace kernelmc::sampling

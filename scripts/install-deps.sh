@@ -17,6 +17,7 @@ packages=(
   python3-numpy python3-pytest           # its arrays and its tests (scripts/run-tests.sh)
   clang libclang-rt-14-dev               # the fuzz preset: clang with libFuzzer and its ASan/UBSan runtimes (scripts/run-fuzzers.sh, CI)
   zlib1g-dev                             # reading gzip-compressed IDX files (core/idx)
+  libopenblas-pthread-dev                # the network's large matrix products (sampling/detail/gemm.hpp): about 1.2x Eigen's GEMM; the pthreads flavour (set to one thread) because the serial one has no locks for kernelmc's concurrent callers
   dataset-fashion-mnist                  # the real-data example: Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 missing=()
