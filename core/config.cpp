@@ -15,4 +15,11 @@ void validate(const Config& config) {
   validate(config.run);
 }
 
+Config comparable_config(Config config) {
+  config.run.output_dir.clear();
+  config.run.threads = 0;
+  config.run.threads_per_chain = 0;
+  return config;
+}
+
 }  // namespace kernelmc::core

@@ -51,4 +51,9 @@ Config load_config(const std::filesystem::path& path, const std::vector<std::str
 std::string to_toml(const Config& config);
 std::string to_json(const Config& config);
 
+// `config` without the settings results never depend on (run.output_dir, run.threads,
+// run.threads_per_chain): two configs equal under it give the same bits, so checkpoints and
+// shards compare configs through it.
+Config comparable_config(Config config);
+
 }  // namespace kernelmc::core

@@ -16,12 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The config as far as results depend on it.
-core::Config comparable_config(core::Config config) {
-  config.run.output_dir.clear();
-  config.run.threads = 0;
-  return config;
-}
+using core::comparable_config;
 
 std::string data_hash(const core::Dataset& data) {
   core::BinaryWriter w;

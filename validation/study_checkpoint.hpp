@@ -14,7 +14,7 @@
 //                       SMC route unit, a sampled chain), rewritten durably every
 //                       CheckpointSchedule interval and removed once the unit's file is
 //                       written: a resumed unit continues from it, bit for bit.
-// The config hash leaves out run.output_dir and run.threads (results never depend on them);
+// The config hash leaves out run.output_dir and the thread counts (core::comparable_config);
 // the data hash covers the inputs and targets (a changed CSV is a different study).
 #include <chrono>
 #include <cstdint>

@@ -145,15 +145,10 @@ FamilyRecords compute_family_records(const core::Config& config, const std::vect
 
 FamilyRecords merge_family_records(const std::vector<FamilyRecords>& parts) {
   if (parts.empty()) throw DataError("merge: no parts to merge");
-  const auto comparable = [](core::Config c) {
-    c.run.output_dir.clear();
-    c.run.threads = 0;
-    return c;
-  };
   FamilyRecords out;
   out.config = parts.front().config;
   for (std::size_t p = 1; p < parts.size(); ++p) {
-    if (!(comparable(parts[p].config) == comparable(out.config)) ||
+    if (!(core::comparable_config(parts[p].config) == core::comparable_config(out.config)) ||
         parts[p].members.size() != parts.front().members.size())
       throw DataError("merge: part " + std::to_string(p + 1) + " was run with a different config than part 1");
   }

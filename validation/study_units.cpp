@@ -267,15 +267,10 @@ StudyRecords merge_records(const std::vector<StudyRecords>& parts) {
   if (parts.empty()) throw DataError("merge: no parts to merge");
   StudyRecords out;
   out.config = parts.front().config;
-  // run.output_dir (each shard writes its own) and run.threads (results never depend on
-  // it) may differ between parts; every other setting must agree.
-  const auto comparable = [](core::Config c) {
-    c.run.output_dir.clear();
-    c.run.threads = 0;
-    return c;
-  };
+  // run.output_dir (each shard writes its own) and the thread counts (results never depend
+  // on them) may differ between parts; every other setting must agree.
   for (std::size_t p = 1; p < parts.size(); ++p) {
-    if (!(comparable(parts[p].config) == comparable(out.config)))
+    if (!(core::comparable_config(parts[p].config) == core::comparable_config(out.config)))
       throw DataError("merge: part " + std::to_string(p + 1) + " was run with a different config than part 1");
   }
   const std::vector<StudyUnit> all = study_units(out.config);

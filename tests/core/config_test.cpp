@@ -264,3 +264,22 @@ TEST(ResolveModel, RejectsBadSettingsAndDimensions) {
 
 }  // namespace
 }  // namespace kernelmc::core
+
+namespace kernelmc::core {
+namespace {
+
+TEST(ComparableConfig, LeavesOutOnlyWhatResultsNeverDependOn) {
+  // Checkpoints and shards compare configs through it: the output directory and the thread
+  // counts may differ, any setting that changes results may not.
+  Config a = parse_config("", {});
+  Config b = a;
+  b.run.output_dir = "elsewhere";
+  b.run.threads = 7;
+  b.run.threads_per_chain = 3;
+  EXPECT_TRUE(comparable_config(a) == comparable_config(b));
+  b.run.seed = a.run.seed + 1;
+  EXPECT_FALSE(comparable_config(a) == comparable_config(b));
+}
+
+}  // namespace
+}  // namespace kernelmc::core
