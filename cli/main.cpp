@@ -26,7 +26,7 @@ constexpr const char* kResumeHelp =
 
 // --checkpoint-interval SECONDS of the same commands.
 constexpr const char* kCheckpointIntervalHelp =
-    "Save a running chain's or SMC run's partial state every SECONDS of wall time (default 60; 0: only "
+    "Save a running chain's, SMC or importance run's partial state every SECONDS of wall time (default 60; 0: only "
     "finished units), so that --resume continues inside it";
 
 void add_common_options(CLI::App& command, kernelmc::cli::CommonOptions& options) {
@@ -68,6 +68,31 @@ int exit_code_of(const std::function<int()>& command) {
   }
 }
 
+// One entry per subcommand with only the common options: its name, what it does, and its
+// run function (commands.hpp). Subcommands with options of their own are added in main.
+struct Command {
+  const char* name;
+  const char* description;
+  int (*run)(const kernelmc::cli::CommonOptions&);
+};
+const Command kCommands[] = {
+    {"prior", "Exact prior sampling over widths vs NNGP and O(1/N) prior theory", kernelmc::cli::run_prior},
+    {"sample", "Posterior chains (HMC, NUTS, Langevin): every layer's mean kernel with MCSE, R-hat, ESS",
+     kernelmc::cli::run_sample},
+    {"criticality", "q*, chi's, prior fluctuations and adaptation by layer over g across the edge of chaos",
+     kernelmc::cli::run_criticality},
+    {"theory", "Every analytic prediction for every layer (NNGP, mu, Sigma, FB, one loop, test points) as JSON and NPY",
+     kernelmc::cli::run_theory},
+    {"demo", "The main job: a built-in validation study (also what kernelmc runs without a subcommand)",
+     kernelmc::cli::run_demo},
+};
+
+// --resume and --checkpoint-interval, for the commands that keep a checkpoint.
+void add_checkpoint_options(CLI::App& command, kernelmc::cli::CommonOptions& options) {
+  command.add_option("--resume", options.resume_dir, kResumeHelp);
+  command.add_option("--checkpoint-interval", options.checkpoint_interval, kCheckpointIntervalHelp);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,39 +101,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   kernelmc::cli::CommonOptions options;
 
-  // One entry per subcommand with only the common options: its name, what it does, and
-  // its run function (commands.hpp). Subcommands with options of their own follow.
-  struct Command {
-    const char* name;
-    const char* description;
-    int (*run)(const kernelmc::cli::CommonOptions&);
-  };
-  const Command commands[] = {
-      {"prior", "Exact prior sampling over widths vs NNGP and O(1/N) prior theory",
-       kernelmc::cli::run_prior},
-      {"sample", "Posterior chains (HMC, NUTS, Langevin): every layer's mean kernel with MCSE, R-hat, ESS",
-       kernelmc::cli::run_sample},
-      {"criticality", "q*, chi's, prior fluctuations and adaptation by layer over g across the edge of chaos",
-       kernelmc::cli::run_criticality},
-      {"theory", "Every analytic prediction for every layer (NNGP, mu, Sigma, FB, one loop, test points) as JSON and NPY",
-       kernelmc::cli::run_theory},
-      {"demo", "The main job: a built-in validation study (also what kernelmc runs without a subcommand)",
-       kernelmc::cli::run_demo},
-  };
   std::vector<CLI::App*> subcommands;
-  for (const Command& command : commands) {
+  for (const Command& command : kCommands) {
     subcommands.push_back(app.add_subcommand(command.name, command.description));
     add_common_options(*subcommands.back(), options);
   }
-  app.get_subcommand("sample")->add_option("--resume", options.resume_dir, kResumeHelp);
-  app.get_subcommand("sample")->add_option("--checkpoint-interval", options.checkpoint_interval, kCheckpointIntervalHelp);
+  add_checkpoint_options(*app.get_subcommand("sample"), options);
   std::string shard;
   CLI::App* validate = app.add_subcommand(
       "validate", "Posterior and exact prior Monte Carlo over widths against every finite-width theory");
   add_common_options(*validate, options);
   validate->add_option("--shard", shard, "Compute only part k of K of the study's units (k/K) and write its records");
-  validate->add_option("--resume", options.resume_dir, kResumeHelp);
-  validate->add_option("--checkpoint-interval", options.checkpoint_interval, kCheckpointIntervalHelp);
+  add_checkpoint_options(*validate, options);
   std::vector<std::string> merge_directories;
   CLI::App* merge = app.add_subcommand("merge", "Merge the record directories of validate --shard and analyse them");
   add_common_options(*merge, options);
@@ -135,8 +139,8 @@ int main(int argc, char** argv) {
     }
     for (std::size_t i = 0; i < subcommands.size(); ++i) {
       if (!subcommands[i]->parsed()) continue;
-      options.command = commands[i].name;
-      return commands[i].run(options);
+      options.command = kCommands[i].name;
+      return kCommands[i].run(options);
     }
     return kernelmc::cli::run_demo(options);
   });
