@@ -190,6 +190,7 @@ FamilyLayer family_layer(const LayerValidation& lv, const PriorRecord& prior, co
     f.predicted.push_back(c.target_adaptation);
     f.z.push_back(f.measured_se > 0.0 ? (f.measured - c.target_adaptation) / f.measured_se : kNaN);
     f.consistent.push_back(c.consistent);
+    if (c.theory == "nngp") f.resolved = !c.consistent;
   }
   return f;
 }
@@ -257,20 +258,22 @@ std::vector<DiscrepancyScaling> proportional_scaling(const FamilyResult& r) {
   return out;
 }
 
-// "one_loop consistent at g/g_c = 0.5, 0.63; not at 1.26" for layer `li` of σ_b² `bias`.
+// "one_loop consistent at g/g_c = {0.5, 0.63}, not at {1.26}" for layer `li` of σ_b² `bias`,
+// and ", not resolved at {…}" for the points where the adaptation itself is within MC error.
 std::string theory_consistency(const FamilyResult& r, double bias, std::size_t li, const std::string& theory) {
-  std::string yes, no;
+  std::string yes, no, unresolved;
   for (const FamilyPoint& p : r.points) {
     const FamilyMember& m = r.members[static_cast<std::size_t>(p.member)];
     if (m.bias_variance != bias || !p.layers[li].compared) continue;
     const FamilyLayer& f = p.layers[li];
     for (std::size_t t = 0; t < f.theories.size(); ++t) {
       if (f.theories[t] != theory) continue;
-      std::string& into = f.consistent[t] ? yes : no;
+      std::string& into = !f.consistent[t] ? no : f.resolved ? yes : unresolved;
       into += (into.empty() ? "" : ", ") + number(m.g_ratio, "%.3g");
     }
   }
-  return theory + " consistent at g/g_c = {" + yes + "}, not at {" + no + "}";
+  return theory + " consistent at g/g_c = {" + yes + "}, not at {" + no + "}" +
+         (unresolved.empty() ? "" : ", not resolved at {" + unresolved + "}");
 }
 
 // Whether each layer adapts along (+) or against (−) the target at the largest g/g_c.

@@ -93,6 +93,9 @@ struct FamilyLayer {
   std::vector<double> predicted;
   std::vector<double> z;
   std::vector<bool> consistent;
+  // The NNGP's zero adaptation is rejected: the effect is resolved, and "consistent" means
+  // something (theory_consistency lists the other points as "not resolved").
+  bool resolved = true;
   double predicted_by(const std::string& theory) const;  // NaN if absent
 };
 

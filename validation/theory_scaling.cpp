@@ -144,6 +144,8 @@ TheoryScaling scale_key(const ValidationResult& r, const std::vector<std::size_t
     points.values.push_back(tc->excess_frobenius);
     points.errors.push_back(tc->frobenius_se);
     consistent.push_back(tc->consistent);
+    const TheoryComparison* nngp = comparison_at(r, wi, {key.li, "nngp", key.quantity});
+    if (nngp != nullptr && nngp->consistent) s.unresolved_widths.push_back(r.widths[wi].width);
   }
   s.fit = fit_power_law(points.widths, points.values, points.errors);
   const double cl = r.config.validation.confidence_level;

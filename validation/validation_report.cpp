@@ -232,6 +232,7 @@ json scaling_json(const TheoryScaling& s, double confidence_level) {
           {"bootstrap_valid", s.bootstrap_valid},
           {"confidence_level", confidence_level},
           {"consistent_from", s.consistent_from},
+          {"unresolved_widths", s.unresolved_widths},
           {"verdict", s.verdict}};
 }
 

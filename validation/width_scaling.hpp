@@ -41,6 +41,10 @@ struct TheoryScaling {
   double bootstrap_high = 0.0;
   Eigen::Index bootstrap_valid = 0;  // replicates with a valid fit
   Eigen::Index consistent_from = 0;  // smallest N from which every compared width is consistent; 0: none
+  // Compared widths where the effect itself is not resolved: the NNGP's comparison of the same
+  // layer and quantity is consistent (for the adaptation: ΔC is within MC error of 0), so no
+  // finite-width theory can be told from the infinite-width one there.
+  std::vector<Eigen::Index> unresolved_widths;
   std::string verdict;
 };
 

@@ -128,9 +128,10 @@ TEST(PriorMeanShift, CoincidingPointsShiftAsTheDiagonal) {
   // entry: μ_ab = μ_aa. For erf the exact pair Hessian is finite there and must contract
   // with the all-equal covariance block to the diagonal's second derivative (the rule
   // layer_map_hessian uses for every φ): 1ᵀ H 1 = d²⟨φ²⟩/dq² (closed forms; rounding 1e-9
-  // relative). ReLU's pair Hessian diverges at such a pair, and the rule gives μ_ab = μ_aa
-  // (to rounding through three layers, measured 3e-10 relative for erf; bound 1e-8, where a
-  // wrong rule is off at O(1) and ReLU without it threw).
+  // relative). ReLU's pair Hessian diverges at such a pair, and the rule gives μ_ab = μ_aa.
+  // Bound 1e-8 relative: the duplicated point's Monte Carlo draws equal its original's only to
+  // the rounding of the factor of the singular C (measured 3e-10 at layer 4 for erf; 1e-12
+  // with quadrature); a wrong rule is off at O(1), and ReLU without it threw.
   const double q = 0.7;
   const Eigen::Matrix3d H = pair_expectation_hessian(Activation::erf, q, q, q, 1e-10);
   const double diagonal = diagonal_expectation_second_derivative(Activation::erf, q, 1e-10);

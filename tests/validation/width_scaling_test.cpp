@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "validation/verdicts.hpp"
+
 namespace kv = kernelmc::validation;
 
 TEST(WidthScaling, RecoversAnExactPowerLaw) {
@@ -43,3 +45,27 @@ TEST(WidthScaling, UnresolvedPointsAreLeftOut) {
   EXPECT_FALSE(fit.valid());
   EXPECT_TRUE(std::isnan(fit.exponent));
 }
+
+namespace kernelmc::validation {
+namespace {
+
+TEST(Verdict, ConsistentOnlyWhereTheEffectIsResolved) {
+  // A theory consistent at every width says so only where the NNGP is rejected there too;
+  // where it is not, the data cannot tell the theory from the infinite-width one.
+  TheoryScaling s;
+  s.theory = "one_loop";
+  s.widths = {32, 64, 128};
+  s.consistent_from = 32;
+  EXPECT_EQ(verdict_text(s), "consistent within MC error at every compared width (N >= 32)");
+  s.unresolved_widths = {128};
+  EXPECT_EQ(verdict_text(s),
+            "consistent within MC error at every compared width (N >= 32) (the effect is not resolved at N = 128)");
+  s.unresolved_widths = {32, 64, 128};
+  EXPECT_EQ(verdict_text(s), "not resolved for N >= 32: the effect (the difference from the NNGP) is within MC "
+                             "error there");
+  s.consistent_from = 0;  // deviating verdicts are not affected
+  EXPECT_EQ(verdict_text(s).rfind("deviates at N = 128", 0), 0u) << verdict_text(s);
+}
+
+}  // namespace
+}  // namespace kernelmc::validation
