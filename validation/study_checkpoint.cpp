@@ -177,11 +177,7 @@ std::vector<std::string> unit_names(const std::vector<StudyUnit>& units) {
 
 }  // namespace
 
-std::string unit_file_name(const StudyUnit& u) {
-  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width) + ".bin";
-  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width) + ".bin";
-  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain) + ".bin";
-}
+std::string unit_file_name(const StudyUnit& u) { return unit_file_stem(u) + ".bin"; }
 
 StudyCheckpoint::StudyCheckpoint(const fs::path& output_dir, const std::string& command, const core::Config& config,
                                  const core::Dataset& data, const std::vector<StudyUnit>& units, bool resume,

@@ -149,6 +149,12 @@ core::ModelSpec spec_at_width(const core::Config& config, const core::Dataset& d
   return core::resolve_model(model, data.input_dim(), data.output_dim());
 }
 
+std::string unit_file_stem(const StudyUnit& u) {
+  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width);
+  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width);
+  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain);
+}
+
 std::string unit_name(const StudyUnit& unit) {
   if (unit.kind == StudyUnitKind::prior) return "prior N=" + std::to_string(unit.width);
   if (unit.kind == StudyUnitKind::route) return "route N=" + std::to_string(unit.width);

@@ -39,6 +39,8 @@ struct StudyUnit {
   bool operator==(const StudyUnit&) const = default;
 };
 std::string unit_name(const StudyUnit& unit);  // "prior N=64", "chain N=64 c=2", "route N=64"
+// The unit in file names: "prior_N64", "chain_N64_c2", "route_N64" (records and checkpoints).
+std::string unit_file_stem(const StudyUnit& unit);
 
 // Every unit of the study of `config`, in study order.
 std::vector<StudyUnit> study_units(const core::Config& config);

@@ -21,12 +21,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string unit_prefix(const StudyUnit& u) {
-  if (u.kind == StudyUnitKind::prior) return "prior_N" + std::to_string(u.width);
-  if (u.kind == StudyUnitKind::route) return "route_N" + std::to_string(u.width);
-  return "chain_N" + std::to_string(u.width) + "_c" + std::to_string(u.chain);
-}
-
 constexpr std::array<std::pair<StudyUnitKind, const char*>, 3> kUnitKindNames{
     {{StudyUnitKind::prior, "prior"}, {StudyUnitKind::chain, "chain"}, {StudyUnitKind::route, "route"}}};
 
@@ -141,7 +135,7 @@ double real_field(const json& j, const char* key, const fs::path& manifest) {
 }
 
 json prior_json(const PriorRecord& r, const fs::path& directory, Eigen::Index L) {
-  const std::string p = unit_prefix({StudyUnitKind::prior, r.width, -1});
+  const std::string p = unit_file_stem({StudyUnitKind::prior, r.width, -1});
   const Eigen::Index K = r.mean.front().size();
   core::write_npy(directory / (p + "_mean.npy"), stack_row_major({rows_of(r.mean)}), {L, K});
   json j{{"width", r.width}, {"networks", r.networks}, {"seconds", r.seconds}, {"mean", p + "_mean.npy"},
@@ -155,7 +149,7 @@ json prior_json(const PriorRecord& r, const fs::path& directory, Eigen::Index L)
 }
 
 json chain_json(const ChainRecord& r, const fs::path& directory, Eigen::Index L) {
-  const std::string p = unit_prefix({StudyUnitKind::chain, r.width, r.chain});
+  const std::string p = unit_file_stem({StudyUnitKind::chain, r.width, r.chain});
   const Eigen::Index K = r.batch_means.front().rows(), B = r.batch_means.front().cols();
   const Eigen::Index draws = r.summaries.front().rows();
   core::write_npy(directory / (p + "_batch_means.npy"), stack_row_major(r.batch_means), {L, K, B});
@@ -182,7 +176,7 @@ json chain_json(const ChainRecord& r, const fs::path& directory, Eigen::Index L)
 // A route unit: its replicates and point estimates (the layers' covariances are recomputed
 // from the replicates on reading, bit for bit) and its scalars.
 json route_json(const RouteRecord& r, const fs::path& directory, Eigen::Index L) {
-  const std::string p = unit_prefix({StudyUnitKind::route, r.width, -1});
+  const std::string p = unit_file_stem({StudyUnitKind::route, r.width, -1});
   const Eigen::Index K = r.posterior_replicates.front().rows(), R = r.posterior_replicates.front().cols();
   std::vector<Eigen::VectorXd> posterior, prior;
   for (const RouteLayerEstimate& e : r.layers) {
